@@ -1,0 +1,1 @@
+"""The admin UI blueprint (welfare officers edit program thresholds)."""

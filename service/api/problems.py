@@ -1,0 +1,135 @@
+"""RFC 9457 problem details for every error the HTTP layer answers.
+
+Titles are Korean by default and English with ``Accept-Language: en``. A 500 logs a
+correlation id (never the body: it may carry an RRN) and returns the same id to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("seonbyeol.errors")
+
+TITLES: dict[int, tuple[str, str]] = {
+    400: ("잘못된 요청입니다", "Bad request"),
+    401: ("인증이 필요합니다", "Authentication required"),
+    403: ("권한이 없습니다", "Forbidden"),
+    404: ("찾을 수 없습니다", "Not found"),
+    405: ("허용되지 않는 메서드입니다", "Method not allowed"),
+    409: ("요청이 현재 상태와 충돌합니다", "Conflict"),
+    413: ("요청 본문이 너무 큽니다", "Request body too large"),
+    415: ("지원하지 않는 형식입니다", "Unsupported media type"),
+    422: ("입력값이 올바르지 않습니다", "Invalid input"),
+    500: ("서버 내부 오류입니다", "Internal server error"),
+    503: ("서비스를 사용할 수 없습니다", "Service unavailable"),
+}
+
+
+def wants_english() -> bool:
+    best = request.accept_languages.best_match(["ko", "en"], default="ko") if request else "ko"
+    return best == "en"
+
+
+class Problem(Exception):
+    """Raise to answer a problem+json; ``detail`` is (Korean, English)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: tuple[str, str] | str | None = None,
+        errors: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(status)
+        self.status = status
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    detail: tuple[str, str] | str | None = None,
+    errors: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Response:
+    en = wants_english()
+    ko_title, en_title = TITLES.get(status, (f"오류 {status}", f"Error {status}"))
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": en_title if en else ko_title,
+        "status": status,
+    }
+    if isinstance(detail, tuple):
+        body["detail"] = detail[1] if en else detail[0]
+    elif detail:
+        body["detail"] = detail
+    else:
+        body["detail"] = body["title"]
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = Response(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
+    )
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="seonbyeol"'
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(Problem)
+    def _problem(exc: Problem) -> Response:
+        return problem_response(exc.status, exc.detail, exc.errors, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        errors = None
+        data = getattr(exc, "data", None)  # flask-smorest / webargs validation details
+        if isinstance(data, dict) and "messages" in data:
+            errors = _flatten_webargs(data["messages"])
+            if status == 422 or errors:
+                status = 422
+        response = problem_response(status, None, errors)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        correlation = uuid.uuid4().hex
+        # Only the type and the correlation id: the body or the message may carry an RRN.
+        log.error("unhandled %s on %s %s [correlation %s]", type(exc).__name__, request.method,
+                  request.path, correlation)  # fmt: skip
+        return problem_response(
+            500,
+            (
+                f"문의 시 이 번호를 알려 주세요: {correlation}",
+                f"Quote this id when reporting: {correlation}",
+            ),
+            correlation_id=correlation,
+        )
+
+
+def _flatten_webargs(messages: Any) -> dict[str, Any]:
+    """webargs nests messages by location (``json``, ``query``); callers want field names."""
+    if isinstance(messages, dict) and set(messages) <= {
+        "json",
+        "query",
+        "form",
+        "headers",
+        "files",
+        "view_args",
+    }:
+        out: dict[str, Any] = {}
+        for value in messages.values():
+            if isinstance(value, dict):
+                out.update(value)
+        return out
+    return messages if isinstance(messages, dict) else {"_schema": messages}

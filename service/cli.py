@@ -1,0 +1,218 @@
+"""The ``seonbyeol`` command line (also ``flask --app service ...``)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from . import db as db_mod
+from .migrations_runner import upgrade
+
+err_console = Console(stderr=True)
+# Commands are declared on an AppGroup so that each runs inside an application context.
+commands = AppGroup("seonbyeol")
+
+
+@contextmanager
+def file_progress(path: Path, label: str) -> Iterator[Callable[[int], None]]:
+    """A byte-based progress bar on standard error for a streamed file."""
+    total = path.stat().st_size if path.exists() else None
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def register_commands(app: Flask) -> None:
+    for command in commands.commands.values():
+        app.cli.add_command(command)
+    app.cli.add_command(rules_group)
+
+
+@commands.command("init-db")
+def init_db() -> None:
+    """Create or migrate the schema to the newest revision (safe to run twice)."""
+    database = db_mod.get_db()
+    upgrade(database.engine)
+    click.echo("데이터베이스가 최신 스키마입니다 (database schema is up to date)")
+
+
+@commands.command("load-district")
+@click.argument("file", type=click.Path(path_type=Path))
+def load_district(file: Path) -> None:
+    """Load or update a district's configuration file (idempotent)."""
+    from .district import DistrictFileError, parse_district_file
+    from .district import load_district as load
+
+    try:
+        data = parse_district_file(file)
+    except DistrictFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    with db_mod.get_db().session() as session:
+        summary = load(session, data)
+    created = ", ".join(f"{k} {v}" for k, v in summary.created.items()) or "없음"
+    updated = ", ".join(f"{k} {v}" for k, v in summary.updated.items()) or "없음"
+    click.echo(
+        f"{data['district']['name']} ({data['district']['code']}): 추가 {created}; 변경 {updated}"
+    )
+
+
+def _report(result: Any, label: str) -> None:
+    for line, reason in result.rejects:
+        click.echo(f"{line}행 거부 (line {line} rejected): {reason}")
+    if result.rejected > len(result.rejects):
+        click.echo(f"... 외 {result.rejected - len(result.rejects)}건 (and more)")
+    click.echo(
+        f"{label}: 읽음 {result.read}, 추가 {result.inserted}, 변경 {result.updated}, "
+        f"변경 없음 {result.unchanged}, 거부 {result.rejected} "
+        f"(read {result.read}, inserted {result.inserted}, updated {result.updated}, "
+        f"unchanged {result.unchanged}, rejected {result.rejected})"
+    )
+
+
+def _run_import(file: Path, kind: str) -> None:
+    from . import registry_import as ri
+    from .security import get_cipher
+
+    columns = ri.RESIDENT_COLUMNS if kind == "residents" else ri.RECEIPT_COLUMNS
+    func = ri.import_residents if kind == "residents" else ri.import_receipts
+    database = db_mod.get_db()
+    try:
+        with file_progress(file, file.name) as advance:
+            result = func(
+                database.sessionmaker,
+                ri.read_csv(file, columns, advance),
+                get_cipher(),
+                batch_size=current_app.config["IMPORT_BATCH_SIZE"],
+            )
+    except ri.ImportFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    _report(result, "주민 (residents)" if kind == "residents" else "수혜 이력 (receipts)")
+
+
+@commands.command("import-residents")
+@click.argument("file", type=click.Path(path_type=Path))
+def import_residents(file: Path) -> None:
+    """Load or update the resident-registry snapshot (CSV); reports bad rows by line."""
+    _run_import(file, "residents")
+
+
+@commands.command("import-receipts")
+@click.argument("file", type=click.Path(path_type=Path))
+def import_receipts(file: Path) -> None:
+    """Load past receipts of resources from other systems (CSV)."""
+    _run_import(file, "receipts")
+
+
+@commands.command("create-token")
+@click.option("--institution", required=True, help="institution code")
+@click.option("--role", required=True, help="admin | department | nominator | auditor | system")
+@click.option("--name", default=None, help="a label for the token")
+def create_token(institution: str, role: str, name: str | None) -> None:
+    """Print a new API bearer token, alone on the last line (only its hash is stored)."""
+    from .security import SecurityError
+    from .security import create_token as make
+
+    try:
+        with db_mod.get_db().session() as session:
+            token = make(session, institution, role, name)
+    except SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"토큰을 만들었습니다; 다시 볼 수 없으니 보관하세요 (token for {institution}/{role}; shown once):"
+    )
+    click.echo(token)
+
+
+@commands.command("create-user")
+@click.argument("username")
+@click.option("--institution", required=True)
+@click.option("--role", required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_user(username: str, institution: str, role: str, password_stdin: bool) -> None:
+    """Create an admin-UI login (password asked, or --password-stdin)."""
+    from .security import SecurityError
+    from .security import create_user as make
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("비밀번호 (password)", hide_input=True, confirmation_prompt=True)
+    try:
+        with db_mod.get_db().session() as session:
+            make(session, username, password, institution, role)
+    except SecurityError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"사용자 {username}을(를) 만들었습니다 (user created: {institution}/{role})")
+
+
+@commands.command("demo")
+@click.option("--residents", "count", default=20000, show_default=True, help="synthetic residents")
+def demo(count: int) -> None:
+    """Fill an empty database with the Seongdong-gu demo (synthetic data)."""
+    from .demo_loader import DemoError, load_demo
+
+    try:
+        load_demo(current_app, count, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@commands.command("serve")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+def serve(bind: str, workers: int) -> None:
+    """Start the production server (gunicorn, one app per worker process)."""
+    from .server import run
+
+    run(bind=bind, workers=workers, config=current_app.config)
+
+
+@click.group("rules", cls=AppGroup, help="Rule-set tools.")
+def rules_group() -> None:
+    pass
+
+
+@rules_group.command("test", with_appcontext=False)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def rules_test(paths: tuple[Path, ...]) -> None:
+    """Validate rule-set YAML files and run their examples (default: policies/)."""
+    from rules.testing import run_rule_tests
+
+    from .config import PROJECT_ROOT
+
+    targets = list(paths) or [PROJECT_ROOT / "policies"]
+    code = run_rule_tests(targets, sys.stdout)
+    sys.exit(code)
+
+
+def _create_app(**_: Any) -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+class _Group(FlaskGroup):
+    pass
+
+
+main = _Group(
+    create_app=_create_app,
+    add_default_commands=False,
+    help="선별 (seonbyeol): welfare pre-screening",
+)

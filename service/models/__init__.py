@@ -1,0 +1,41 @@
+"""SQLAlchemy models, grouped by domain; importing this package registers them all."""
+
+from .base import Base, utcnow
+from .district import INSTITUTION_KINDS, District, Dong, Institution, ResourceCategory, Sponsor
+from .nominations import (
+    NOMINATION_STATUSES,
+    OUTCOMES,
+    Nomination,
+    Notification,
+    RegistryEvent,
+    Verdict,
+)
+from .programs import Program, RuleSetVersion
+from .residents import RESIDENT_STATUSES, Receipt, Resident
+from .security import ROLES, ApiToken, AuditEntry, User
+
+__all__ = [
+    "INSTITUTION_KINDS",
+    "NOMINATION_STATUSES",
+    "OUTCOMES",
+    "RESIDENT_STATUSES",
+    "ROLES",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "District",
+    "Dong",
+    "Institution",
+    "Nomination",
+    "Notification",
+    "Program",
+    "Receipt",
+    "RegistryEvent",
+    "Resident",
+    "ResourceCategory",
+    "RuleSetVersion",
+    "Sponsor",
+    "User",
+    "Verdict",
+    "utcnow",
+]

@@ -1,0 +1,65 @@
+"""API tokens, admin-UI users and the audit log of personal-data access."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .district import Institution
+
+ROLES = ("admin", "department", "nominator", "auditor", "system")
+
+
+class ApiToken(Base):
+    """A bearer token; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    institution: Mapped[Institution] = relationship(lazy="joined")
+
+
+class User(Base):
+    """An admin-UI login; the password is stored as an Argon2id hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    institution: Mapped[Institution] = relationship(lazy="joined")
+
+
+class AuditEntry(Base):
+    """Who read or changed which personal data, when (kept at least two years)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_subject", "subject_index", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    institution_code: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(40))
+    subject_index: Mapped[str | None] = mapped_column(String(64))
+    subject_masked: Mapped[str | None] = mapped_column(String(14))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(64))

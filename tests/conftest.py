@@ -1,0 +1,142 @@
+"""Shared fixtures: an app per database backend, a client, a CLI runner, factories.
+
+Database tests run on SQLite and on the PostgreSQL server of the machine. Each backend's
+database is created and migrated once per session; tables are emptied after every test.
+When PostgreSQL is unreachable its tests are skipped with a loud reason, never silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service import create_app
+from service.db import get_db, make_engine
+from service.migrations_runner import upgrade
+from service.models import Base
+
+PG_ADMIN_URL = os.environ.get(
+    "SEONBYEOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+_pg_reason: str | None = None
+
+
+def _pg_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _pg_reason
+    _pg_reason = _pg_reachable()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if _pg_reason is None:
+        return [f"PostgreSQL: reachable at {make_url(PG_ADMIN_URL).host}, database tests run on both backends"]
+    banner = "!" * 78
+    return [
+        banner,
+        f"!!! PostgreSQL UNREACHABLE ({_pg_reason})",
+        "!!! every PostgreSQL database test will be SKIPPED; only SQLite is tested",
+        banner,
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_reason is not None:
+        terminalreporter.write_sep("!", f"PostgreSQL tests SKIPPED: unreachable ({_pg_reason})", red=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("db") / "test.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    if _pg_reason is not None:
+        pytest.skip(f"PostgreSQL UNREACHABLE ({_pg_reason}): PostgreSQL test skipped")
+    name = f"seonbyeol_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{backend}_url"))
+
+
+def _empty_tables(app: Flask) -> None:
+    engine = get_db(app).engine
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "test-secret",
+            "DATA_KEY": TEST_DATA_KEY,
+            "IMPORT_BATCH_SIZE": 50,
+        }
+    )
+    yield application
+    _empty_tables(application)
+    get_db(application).engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()

@@ -1,0 +1,207 @@
+"""Resident snapshot import: bad rows by line, good rows load, idempotent, nothing lost."""
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+
+from service import registry_import
+from service.db import get_db
+from service.models import Resident
+from service.security import get_cipher
+from tests.factories import resident, write_csv, write_district
+
+GOOD = [
+    resident("450312-2345678", "김순자", "H1", "head"),
+    resident("430102-1345671", "박영수", "H1", "member"),
+    resident("900101-1234567", "이철수", "H2", "head", dong="1120058000"),
+    resident("010203-4123456", "최지우", "H3", "head", status="deceased", status_date="2026-03-01"),
+    resident("550505-1999999", "정대한", "H4", "head", dong="1121500000"),  # outside the district
+]
+BAD = [
+    (resident("450312-2345679", "생일틀림", birth_date="1945-03-13"), "birth_date"),
+    (resident("450312-2345680", "성별틀림", sex="M"), "7th digit"),
+    (resident("451332-2345678", "날짜없음"), "rrn"),
+    (resident("450312-7345678", "세기틀림"), "birth_date"),  # 7 = 2000s foreigner: date mismatch
+    (resident("450312-2345681", "상태", status="dead"), "status"),
+    (resident("450312-2345682", "날짜필요", status="moved_out"), "status_date"),
+    (resident("450312-2345683", "", ), "name"),
+    (resident("450312-2345684", "동코드", dong="11200"), "dong_code"),
+    (resident("450312-2345685", "관계", relation="child"), "relation"),
+]  # fmt: skip
+
+
+def _rows_with_bad_mixed_in() -> tuple[list[dict[str, str]], dict[int, str]]:
+    rows: list[dict[str, str]] = []
+    expected: dict[int, str] = {}
+    bad = iter(BAD)
+    for good in GOOD:
+        rows.append(good)
+        item = next(bad, None)
+        if item:
+            rows.append(item[0])
+            expected[len(rows) + 1] = item[1]  # header is line 1
+    for row, word in bad:
+        rows.append(row)
+        expected[len(rows) + 1] = word
+    return rows, expected
+
+
+@pytest.fixture
+def district(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(args=["load-district", str(write_district(tmp_path / "d.yaml"))]).exit_code == 0
+
+
+def _stored(app: Flask) -> dict[str, tuple[str, str, str]]:
+    with get_db(app).session() as s:
+        return {r.rrn_masked + r.name: (r.status, r.dong_code, r.row_digest) for r in s.scalars(select(Resident))}
+
+
+@pytest.mark.usefixtures("district")
+def test_bad_rows_are_reported_by_line_and_good_rows_load(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    rows, expected = _rows_with_bad_mixed_in()
+    path = write_csv(tmp_path / "residents.csv", rows)
+    result = runner.invoke(args=["import-residents", str(path)])
+    assert result.exit_code == 0, result.output
+    for line, word in expected.items():
+        reported = [ln for ln in result.output.splitlines() if ln.startswith(f"{line}행 거부")]
+        assert reported and word in reported[0], (line, word, result.output)
+    assert f"거부 {len(BAD)}" in result.output
+    assert f"추가 {len(GOOD)}" in result.output
+    assert len(_stored(app)) == len(GOOD)
+
+
+@pytest.mark.usefixtures("district")
+def test_same_file_twice_changes_nothing(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "residents.csv", GOOD)
+    runner.invoke(args=["import-residents", str(path)])
+    before = _stored(app)
+    with get_db(app).session() as s:
+        blobs = {r.id: (r.rrn_enc, r.updated_at) for r in s.scalars(select(Resident))}
+    result = runner.invoke(args=["import-residents", str(path)])
+    assert f"변경 없음 {len(GOOD)}" in result.output and "추가 0" in result.output
+    assert _stored(app) == before
+    with get_db(app).session() as s:
+        assert {r.id: (r.rrn_enc, r.updated_at) for r in s.scalars(select(Resident))} == blobs
+
+
+@pytest.mark.usefixtures("district")
+def test_newer_snapshot_updates_in_place(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    runner.invoke(args=["import-residents", str(write_csv(tmp_path / "a.csv", GOOD))])
+    newer = [dict(r) for r in GOOD]
+    newer[2].update(status="moved_out", status_date="2026-10-01")
+    result = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "b.csv", newer))])
+    assert "변경 1" in result.output and "추가 0" in result.output
+    with get_db(app).session() as s:
+        moved = s.scalar(select(Resident).where(Resident.name == "이철수"))
+        assert moved is not None and moved.status == "moved_out"
+        assert len(list(s.scalars(select(Resident)))) == len(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("rrn,name\n900101-1234567,x\n", "헤더"), ("", "빈 파일"), (b"\xff\xfe\x00bad", "UTF-8")],
+)
+@pytest.mark.usefixtures("district")
+def test_unreadable_file_or_wrong_header_exits_non_zero(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, content: str | bytes, message: str
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = runner.invoke(args=["import-residents", str(path)])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert _stored(app) == {}
+
+
+def test_missing_file_exits_non_zero(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(args=["import-residents", str(tmp_path / "none.csv")])
+    assert result.exit_code != 0 and "none.csv" in result.output
+
+
+@pytest.mark.usefixtures("district")
+def test_wrong_column_count_and_bom_and_blank_lines(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", GOOD[:1])
+    text = "\ufeff" + path.read_text(encoding="utf-8") + "\n900101-1234567,too,few\n"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(args=["import-residents", str(path)])
+    assert result.exit_code == 0
+    assert "4행 거부" in result.output and "열 개수" in result.output
+    assert len(_stored(app)) == 1
+
+
+@pytest.mark.usefixtures("district")
+def test_crash_half_way_keeps_committed_batches_and_rerun_completes(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [resident(f"4501{d:02d}-2{d:06d}", f"주민{d}", f"H{d}") for d in range(1, 29)]
+    lines = list(enumerate(rows, start=2))
+    real = registry_import._write_resident_batch
+    calls = {"n": 0}
+
+    def crash_on_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("power failure")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(registry_import, "_write_resident_batch", crash_on_second)
+    db = get_db(app)
+    with pytest.raises(RuntimeError):
+        registry_import.import_residents(db.sessionmaker, lines, get_cipher(app), batch_size=10)
+    assert len(_stored(app)) == 10
+    monkeypatch.setattr(registry_import, "_write_resident_batch", real)
+    result = registry_import.import_residents(db.sessionmaker, lines, get_cipher(app), batch_size=10)
+    assert (result.inserted, result.unchanged) == (18, 10)
+    assert len(_stored(app)) == 28
+
+
+@pytest.mark.usefixtures("district")
+def test_duplicate_rrn_in_one_batch_is_rejected(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", [GOOD[0], GOOD[0]])
+    result = runner.invoke(args=["import-residents", str(path)])
+    assert "3행 거부" in result.output and "2행" in result.output
+
+
+def _stored_bytes(app: Flask, backend: str) -> bytes:
+    """Everything the database holds for residents, as raw bytes."""
+    engine = get_db(app).engine
+    if backend == "sqlite":
+        db_path = Path(engine.url.database or "")
+        engine.dispose()  # checkpoint the WAL into the main file
+        return db_path.read_bytes() + b"".join(p.read_bytes() for p in db_path.parent.glob("*-wal"))
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT row_to_json(r)::text FROM residents r").scalars()
+        return "\n".join(rows).encode()
+
+
+@pytest.mark.usefixtures("district")
+def test_rrns_are_encrypted_and_never_in_the_database(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, backend: str
+) -> None:
+    result = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "r.csv", GOOD))])
+    assert result.exit_code == 0
+    blob = _stored_bytes(app, backend)
+    assert "김순자".encode() in blob  # the check can see stored text
+    for row in GOOD:
+        digits = row["rrn"].replace("-", "")
+        assert digits.encode() not in blob
+        assert row["rrn"].encode() not in blob
+        assert digits[6:].encode() not in blob  # not even the back half
+    with get_db(app).session() as s:
+        first = s.scalar(select(Resident).where(Resident.name == "김순자"))
+        assert first is not None
+        assert get_cipher(app).decrypt(first.rrn_enc) == "4503122345678"
+        assert first.rrn_masked == "450312-2******"
+
+
+@pytest.mark.usefixtures("district")
+def test_rrn_never_printed_by_import(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    rows, _ = _rows_with_bad_mixed_in()
+    result = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "r.csv", rows))])
+    for row in rows:
+        assert row["rrn"][7:] not in result.output
