@@ -173,6 +173,39 @@ def demo(count: int) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@commands.command("rescreen")
+@click.argument("program")
+def rescreen_command(program: str) -> None:
+    """Re-screen every open nomination of PROGRAM against the newest registry and rules."""
+    from .audit import CLI
+    from .db import begin_write
+    from .errors import ServiceError
+    from .programs import get_program
+    from .screening import rescreen
+
+    database = db_mod.get_db()
+    with database.session() as session:
+        begin_write(session)
+        try:
+            target = get_program(session, program)
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.ko} ({exc.en})") from None
+        with Progress(
+            TextColumn(f"[bold]{program}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+            TimeRemainingColumn(), console=err_console,
+        ) as progress:  # fmt: skip
+            task = progress.add_task(program, total=None)
+            summary = rescreen(
+                session, target, CLI, progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+    o = summary.outcomes
+    click.echo(
+        f"{program}: 재심사 {summary.screened}건, 판정 변경 {summary.changed}건, 부적격 전환 "
+        f"{summary.turned_ineligible}건 (eligible {o['eligible']}, review {o['review']}, "
+        f"ineligible {o['ineligible']}; engine calls {summary.engine_calls})"
+    )
+
+
 @commands.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
@@ -216,3 +249,7 @@ main = _Group(
     add_default_commands=False,
     help="선별 (seonbyeol): welfare pre-screening",
 )
+
+
+if __name__ == "__main__":
+    main()

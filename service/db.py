@@ -29,8 +29,8 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            mode = conn.info.pop("sqlite_begin", "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            immediate = conn.get_execution_options().get("sqlite_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -58,6 +58,20 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer.
+
+    On SQLite this is ``BEGIN IMMEDIATE``: writers queue on the database lock *before* they
+    read, so a read-check-write sequence (duplicate detection) is serialised across
+    processes. On PostgreSQL it is an ordinary transaction; unique indexes arbitrate races.
+    """
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write called with unflushed changes pending")
+        session.commit()  # end the read-only transaction (e.g. the token lookup)
+    session.connection(execution_options={"sqlite_immediate": True})
 
 
 def init_app(app: Flask) -> None:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from . import db as db_mod
 from .district import load_district, parse_district_file
-from .models import District, Resident
+from .models import District, Institution, Program, Resident
 from .registry_import import import_receipts, import_residents
-from .security import get_cipher
+from .security import Principal, get_cipher
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 DISTRICT_FILE = DEMO_DIR / "seongdong.yaml"
@@ -46,4 +47,47 @@ def load_demo(app: Flask, residents: int = 20000, echo: Callable[[str], None] = 
         database.sessionmaker, enumerate(synthetic.generate_receipts(rows), start=2), cipher
     )
     echo(f"수혜 이력 {receipts.inserted}건 (receipts)")
+    _programs_and_nominations(app, rows, echo)
     return True
+
+
+def _programs_and_nominations(app: Flask, rows: list[dict[str, str]], echo: Callable[[str], None]) -> None:
+    """Create the demo programs and nominate through the same screening service as the API."""
+    from . import rrn
+    from .demo import synthetic
+    from .programs import create_program
+    from .screening import nominate
+
+    database = db_mod.get_db(app)
+    cipher = get_cipher(app)
+    with database.session() as session:
+        admin = _principal(session, "welfare-policy", "admin")
+        for body in synthetic.DEMO_PROGRAMS:
+            create_program(session, dict(body), admin)
+    with database.session() as session:
+        institutions = [
+            {"code": i.code, "name": i.name, "kind": i.kind, "dong": i.dong_code}
+            for i in session.scalars(select(Institution))
+        ]
+        plan = synthetic.plan_nominations(rows, institutions)
+        programs = {p.code: p for p in session.scalars(select(Program))}
+        principals: dict[str, Principal] = {}
+        outcomes: dict[str, int] = {}
+        for item in plan:
+            who = principals.get(item["institution"])
+            if who is None:
+                who = principals[item["institution"]] = _principal(session, item["institution"], "nominator")
+            nomination = nominate(
+                session, cipher, programs[item["program"]], rrn.parse(item["rrn"]), item["name"],
+                "데모 추천 (demo nomination)", None, who,
+            )  # fmt: skip
+            outcomes[nomination.current_outcome] = outcomes.get(nomination.current_outcome, 0) + 1
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+    echo(f"사업 {len(synthetic.DEMO_PROGRAMS)}개, 추천 {len(plan)}건 (programs, nominations): {summary}")
+
+
+def _principal(session: Session, code: str, role: str) -> Principal:
+    inst = session.scalar(select(Institution).where(Institution.code == code))
+    if inst is None:
+        raise DemoError(f"demo institution {code} missing")
+    return Principal(f"demo:{code}", inst.id, inst.code, inst.name, role)

@@ -199,10 +199,18 @@ def parse_resident_row(row: dict[str, str], today: date) -> dict[str, Any]:
     }
 
 
+_DIGEST_FIELDS = ("name", "birth_date", "sex", "household_key", "relation", "dong_code", "address",
+                  "status", "status_date")  # fmt: skip
+
+
 def _digest(values: dict[str, Any]) -> str:
-    parts = [str(values[k]) for k in ("name", "birth_date", "sex", "household_key", "relation",
-                                      "dong_code", "address", "status", "status_date")]  # fmt: skip
+    parts = [str(values[k]) for k in _DIGEST_FIELDS]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def resident_digest(resident: Resident) -> str:
+    """The digest of a stored resident, after a change made outside an import."""
+    return _digest({k: getattr(resident, k) for k in _DIGEST_FIELDS})
 
 
 # --------------------------------------------------------------------------- writing

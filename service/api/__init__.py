@@ -1,12 +1,17 @@
-"""The HTTP API (``/api/v1``) and the health check."""
+"""The HTTP API (``/api/v1``), its OpenAPI document, and the health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify
+import html
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
+from flask_smorest import Api
 from sqlalchemy import text
 
 from ..db import get_session
+from ..errors import ServiceError
 from . import problems
 
 health = Blueprint("health", __name__)
@@ -18,12 +23,51 @@ def healthz() -> ResponseReturnValue:
     try:
         get_session().execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
-        return problems.problem_response(
-            503, ("데이터베이스가 응답하지 않습니다", "database unavailable")
-        )
+        return problems.problem_response(503, ("데이터베이스가 응답하지 않습니다", "database unavailable"))
     return jsonify(status="ok")
 
 
+def _docs_page(spec: dict[str, Any]) -> str:
+    """A self-contained HTML page listing the API (no CDN: offices may have no internet)."""
+    rows = []
+    for path, ops in sorted(spec.get("paths", {}).items()):
+        for method, op in ops.items():
+            if method not in ("get", "post", "put", "delete", "patch"):
+                continue
+            summary = html.escape(op.get("summary", "") or op.get("description", "").split("\n")[0])
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                        f"<td>{summary}</td></tr>")  # fmt: skip
+    return (
+        "<!doctype html><html lang='ko'><meta charset='utf-8'><title>선별 API v1</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em .8em;border-bottom:1px solid #ddd}</style>"
+        "<h1>선별 (seonbyeol) API v1</h1><p>OpenAPI: <a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>. "
+        "인증: <code>Authorization: Bearer TOKEN</code>.</p><table>" + "".join(rows) + "</table></html>"
+    )
+
+
 def init_app(app: Flask) -> None:
-    problems.init_app(app)
+    app.config.setdefault("API_TITLE", "seonbyeol (선별)")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearerAuth": []}]
+
+    from . import nominations, operations, programs
+
+    for module in (programs, nominations, operations):
+        api.register_blueprint(module.blp)
     app.register_blueprint(health)
+
+    @app.get("/api/v1/docs")
+    def api_docs() -> Response:
+        return Response(_docs_page(api.spec.to_dict()), mimetype="text/html")
+
+    # After flask-smorest's own handlers, so that every error is problem+json.
+    problems.init_app(app)
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        return problems.problem_response(exc.status, (exc.ko, exc.en), exc.errors)

@@ -7,6 +7,7 @@ correlation id (never the body: it may carry an RRN) and returns the same id to 
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 from typing import Any
 
@@ -92,10 +93,8 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         errors = None
         data = getattr(exc, "data", None)  # flask-smorest / webargs validation details
-        if isinstance(data, dict) and "messages" in data:
-            errors = _flatten_webargs(data["messages"])
-            if status == 422 or errors:
-                status = 422
+        if status == 422 and isinstance(data, dict) and "messages" in data:
+            errors = flatten_errors(_strip_locations(data["messages"]))
         response = problem_response(status, None, errors)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
@@ -105,8 +104,10 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         correlation = uuid.uuid4().hex
         # Only the type and the correlation id: the body or the message may carry an RRN.
-        log.error("unhandled %s on %s %s [correlation %s]", type(exc).__name__, request.method,
-                  request.path, correlation)  # fmt: skip
+        # The stack (files and lines) helps operators; the message is left out.
+        stack = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unhandled %s on %s %s [correlation %s]\n%s", type(exc).__name__, request.method,
+                  request.path, correlation, stack)  # fmt: skip
         return problem_response(
             500,
             (
@@ -117,19 +118,35 @@ def init_app(app: Flask) -> None:
         )
 
 
-def _flatten_webargs(messages: Any) -> dict[str, Any]:
+def _strip_locations(messages: Any) -> Any:
     """webargs nests messages by location (``json``, ``query``); callers want field names."""
-    if isinstance(messages, dict) and set(messages) <= {
-        "json",
-        "query",
-        "form",
-        "headers",
-        "files",
-        "view_args",
-    }:
+    locations = {"json", "query", "form", "headers", "files", "view_args", "json_or_form", "querystring"}
+    if isinstance(messages, dict) and messages and set(messages) <= locations:
         out: dict[str, Any] = {}
         for value in messages.values():
             if isinstance(value, dict):
                 out.update(value)
+            else:
+                out.setdefault("_schema", []).extend(value if isinstance(value, list) else [value])
         return out
-    return messages if isinstance(messages, dict) else {"_schema": messages}
+    return messages
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """``{"nominee": {"rrn": [...]}}`` → ``{"nominee.rrn": [...]}``: one key per field."""
+    if isinstance(messages, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            name = str(key) if not prefix else f"{prefix}.{key}"
+            if key == "_schema" and prefix:
+                name = prefix
+            out.update(flatten_errors(value, name))
+        return out
+    if isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            return {prefix or "_schema": list(messages)}
+        out = {}
+        for i, m in enumerate(messages):
+            out.update(flatten_errors(m, f"{prefix}[{i}]"))
+        return out
+    return {prefix or "_schema": [str(messages)]}

@@ -1,0 +1,254 @@
+"""Marshmallow schemas of every request body and answer of ``/api/v1``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from .. import rrn as rrn_mod
+
+CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="소문자·숫자·하이픈으로 된 코드여야 합니다 (lowercase code)")
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class RRNField(fields.String):
+    """An RRN in, validated and parsed; the message never echoes the number."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> rrn_mod.RRN:
+        if not isinstance(value, str):
+            raise ValidationError("주민등록번호는 문자열이어야 합니다 (must be a string)")
+        try:
+            return rrn_mod.parse(value)
+        except rrn_mod.InvalidRRN as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class NomineeIn(StrictSchema):
+    rrn = RRNField(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class EvaluateIn(StrictSchema):
+    program = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    nominee = fields.Nested(NomineeIn, required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class NominateIn(StrictSchema):
+    program = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    nominee = fields.Nested(NomineeIn, required=True)
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    replaces = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+
+
+class ProgramIn(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    department = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    resource_category = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    sponsor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    quota = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    starts_on = fields.Date(load_default=None, allow_none=True)
+    ends_on = fields.Date(load_default=None, allow_none=True)
+    ruleset = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    parameters = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
+
+
+class ParametersIn(Schema):
+    """Any subset of the program's parameters; ``reason`` is kept with the new version."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    parameters = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), required=True,
+                             validate=validate.Length(min=1))  # fmt: skip
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class RegistryEventIn(StrictSchema):
+    type = fields.String(required=True, validate=validate.OneOf(["death", "move_out"]))
+    rrn = RRNField(required=True)
+    date = fields.Date(required=True)
+
+
+class StatusIn(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["confirmed", "delivered", "cancelled"]))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class ListArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class NominationListArgs(ListArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "confirmed", "delivered", "cancelled"]))
+    outcome = fields.String(load_default=None, validate=validate.OneOf(["eligible", "review", "ineligible"]))
+    institution = fields.String(load_default=None)
+
+
+class NotificationArgs(ListArgs):
+    unread = fields.Boolean(load_default=False)
+
+
+class StatsArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    by = fields.String(required=True, validate=validate.OneOf(["dong", "institution", "sponsor", "category", "program"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    program = fields.String(load_default=None)
+
+
+class AuditArgs(ListArgs):
+    actor = fields.String(load_default=None)
+    subject = RRNField(load_default=None)
+    action = fields.String(load_default=None)
+    institution = fields.String(load_default=None)
+    date_from = fields.Date(load_default=None, data_key="from")
+    date_to = fields.Date(load_default=None, data_key="to")
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
+            raise ValidationError({"to": ["'to'가 'from'보다 빠릅니다 (to is before from)"]})
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+class RuleSetRef(Schema):
+    name = fields.String()
+    version = fields.Integer()
+    sha256 = fields.String()
+
+
+class ReasonOut(Schema):
+    rule = fields.String()
+    severity = fields.String()
+    message = fields.String()
+    messages = fields.Dict(keys=fields.String(), values=fields.String())
+    facts = fields.Dict()
+
+
+class VerdictOut(Schema):
+    outcome = fields.String()
+    ruleset = fields.Nested(RuleSetRef)
+    reasons = fields.List(fields.Nested(ReasonOut))
+    evaluated_at = fields.String()
+
+
+class NomineeOut(Schema):
+    rrn = fields.String(metadata={"description": "masked, e.g. 900101-1******"})
+    name = fields.String()
+
+
+class EvaluateOut(Schema):
+    program = fields.String()
+    nominee = fields.Nested(NomineeOut)
+    verdict = fields.Nested(VerdictOut)
+
+
+class NominationOut(Schema):
+    id = fields.Integer()
+    program = fields.String()
+    institution = fields.String()
+    nominee = fields.Nested(NomineeOut)
+    status = fields.String()
+    replaces = fields.Integer(allow_none=True)
+    replaced_by = fields.List(fields.Integer())
+    created_at = fields.String()
+    verdict = fields.Nested(VerdictOut)
+    history = fields.List(fields.Nested(VerdictOut))
+    note = fields.String(allow_none=True)
+    status_note = fields.String(allow_none=True)
+
+
+class NominationList(Schema):
+    items = fields.List(fields.Nested(NominationOut))
+    total = fields.Integer()
+
+
+class ProgramOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    department = fields.String()
+    resource_category = fields.String()
+    sponsor = fields.String(allow_none=True)
+    quota = fields.Integer(allow_none=True)
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    status = fields.String()
+    base_ruleset = fields.String()
+    ruleset = fields.Nested(RuleSetRef)
+    parameters = fields.Dict()
+    parameter_bounds = fields.Dict()
+    rules = fields.List(fields.Dict())
+    counts = fields.Dict()
+
+
+class RescreenOut(Schema):
+    program = fields.String()
+    screened = fields.Integer()
+    changed = fields.Integer()
+    turned_ineligible = fields.Integer()
+    outcomes = fields.Dict()
+
+
+class RegistryEventOut(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    rrn = fields.String()
+    date = fields.Date()
+    resident_found = fields.Boolean()
+    rescreened = fields.List(fields.Nested(RescreenOut))
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    nomination = fields.Integer(allow_none=True)
+    message = fields.String()
+    messages = fields.Dict()
+    created_at = fields.String()
+    read_at = fields.String(allow_none=True)
+
+
+class NotificationList(Schema):
+    items = fields.List(fields.Nested(NotificationOut))
+    total = fields.Integer()
+
+
+class StatsOut(Schema):
+    by = fields.String()
+    rows = fields.List(fields.Dict())
+    totals = fields.Dict()
+
+
+class AuditOut(Schema):
+    id = fields.Integer()
+    at = fields.String()
+    actor = fields.String()
+    institution = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    action = fields.String()
+    subject = fields.String(allow_none=True)
+    target = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class AuditList(Schema):
+    items = fields.List(fields.Nested(AuditOut))
+    total = fields.Integer()
+
+
+class HealthOut(Schema):
+    status = fields.String()

@@ -1,0 +1,61 @@
+"""Life events from the resident registry: update the snapshot, re-screen at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .crypto import RRNCipher
+from .errors import Invalid
+from .models import Nomination, Program, RegistryEvent, Resident, utcnow
+from .registry_import import resident_digest
+from .rrn import RRN
+from .screening import rescreen
+from .security import Principal
+
+STATUS_OF = {"death": "deceased", "move_out": "moved_out"}
+
+
+@dataclass
+class EventResult:
+    event: RegistryEvent
+    resident_found: bool
+    rescreened: list[dict[str, Any]] = field(default_factory=list)
+
+
+def apply_event(
+    session: Session, cipher: RRNCipher, principal: Principal, kind: str, number: RRN, on: date, today: date
+) -> EventResult:
+    """Record the event, mark the resident, and re-screen that person's open nominations in
+    every program (with their households), notifying institutions of new ineligibility."""
+    if on > today:
+        raise Invalid("미래 날짜의 사건입니다", "the event date is in the future", {"date": ["미래 날짜 (in the future)"]})
+    if on < number.birth_date:
+        raise Invalid("출생일 이전의 사건입니다", "the event date is before the birth date", {"date": ["출생일 이전"]})
+    index = cipher.blind_index(number.digits)
+    event = RegistryEvent(type=kind, rrn_index=index, rrn_masked=number.masked, event_date=on, received_by=principal.actor)
+    session.add(event)
+    resident = session.scalar(select(Resident).where(Resident.rrn_index == index))
+    if resident is not None:
+        resident.status = STATUS_OF[kind]
+        resident.status_date = on
+        resident.row_digest = resident_digest(resident)
+        resident.updated_at = utcnow()
+    session.flush()
+    result = EventResult(event, resident is not None)
+    program_ids = sorted(set(session.scalars(
+        select(Nomination.program_id).where(Nomination.rrn_index == index, Nomination.status == "open")
+    )))  # fmt: skip
+    for program_id in program_ids:
+        program = session.get_one(Program, program_id)
+        result.rescreened.append(rescreen(session, program, principal, "registry_event", [index]).as_dict())
+    audit.record(
+        session, principal, f"registry.{kind}", [(index, number.masked)], target=f"registry_event:{event.id}",
+        detail={"resident_found": resident is not None, "programs": len(program_ids)},
+    )  # fmt: skip
+    return result

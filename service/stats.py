@@ -1,0 +1,77 @@
+"""Real-time statistics by dong, institution, sponsor, category or program (grouped queries)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, func, literal, select
+from sqlalchemy.orm import Session
+
+from .models import Dong, Institution, Nomination, Program, Resident, ResourceCategory, Sponsor
+from .security import Principal
+
+GROUPS = ("dong", "institution", "sponsor", "category", "program")
+METRICS = ("nominations", "eligible", "review", "ineligible", "open", "confirmed", "delivered",
+           "cancelled", "people")  # fmt: skip
+
+
+def statistics(session: Session, by: str, principal: Principal, program_code: str | None = None) -> dict[str, Any]:
+    """Counts of nominations, current verdicts, deliveries and distinct people, grouped.
+
+    A department sees its own programs only; admins and auditors see every program.
+    """
+    if by == "dong":
+        key, label = Resident.dong_code, Dong.name
+        base = (
+            select()
+            .select_from(Nomination)
+            .outerjoin(Resident, Resident.rrn_index == Nomination.rrn_index)
+            .outerjoin(Dong, Dong.code == Resident.dong_code)
+        )
+    elif by == "institution":
+        key, label = Institution.code, Institution.name
+        base = select().select_from(Nomination).join(Institution, Institution.id == Nomination.institution_id)
+    elif by == "sponsor":
+        key, label = Sponsor.code, Sponsor.name
+        base = (
+            select().select_from(Nomination).join(Program, Program.id == Nomination.program_id)
+            .outerjoin(Sponsor, Sponsor.id == Program.sponsor_id)
+        )  # fmt: skip
+    elif by == "category":
+        key, label = ResourceCategory.code, ResourceCategory.name
+        base = (
+            select().select_from(Nomination).join(Program, Program.id == Nomination.program_id)
+            .join(ResourceCategory, ResourceCategory.id == Program.category_id)
+        )  # fmt: skip
+    elif by == "program":
+        key, label = Program.code, Program.name
+        base = select().select_from(Nomination).join(Program, Program.id == Nomination.program_id)
+    else:
+        raise ValueError(by)
+    if by in ("dong", "institution") and (principal.role == "department" or program_code):
+        base = base.join(Program, Program.id == Nomination.program_id)
+    if principal.role == "department":
+        base = base.where(Program.department_id == principal.institution_id)
+    if program_code:
+        base = base.where(Program.code == program_code)
+
+    def count_if(column: Any, value: str) -> Any:
+        return func.coalesce(func.sum(case((column == value, 1), else_=0)), 0)
+
+    query = base.add_columns(
+        func.coalesce(key, literal("")).label("key"),
+        func.max(label).label("label"),
+        func.count(Nomination.id).label("nominations"),
+        *[count_if(Nomination.current_outcome, o).label(o) for o in ("eligible", "review", "ineligible")],
+        *[count_if(Nomination.status, s).label(s) for s in ("open", "confirmed", "delivered", "cancelled")],
+        func.count(func.distinct(Nomination.rrn_index)).label("people"),
+    ).group_by(func.coalesce(key, literal(""))).order_by(func.coalesce(key, literal("")))
+    rows = []
+    for r in session.execute(query):
+        row = {"key": r.key or None, "label": r.label or ("미상 (unknown)" if not r.key else r.key)}
+        row.update({m: int(getattr(r, m)) for m in METRICS})
+        rows.append(row)
+    totals = {m: sum(r[m] for r in rows) for m in METRICS if m != "people"}
+    people = base.add_columns(Nomination.rrn_index.label("person")).subquery()
+    totals["people"] = int(session.scalar(select(func.count(func.distinct(people.c.person)))) or 0)
+    return {"by": by, "rows": rows, "totals": totals}
