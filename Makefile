@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BIND   ?= 127.0.0.1:8000
 
-.PHONY: run test install lint typecheck pytest bench clean
+.PHONY: run test install lint typecheck pytest bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## make fuzz: the larger schemathesis campaign (recorded in SECURITY.md)
+fuzz: install
+	SEONBYEOL_FUZZ_EXAMPLES=$${SEONBYEOL_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/api/test_fuzz_openapi.py -s -q

@@ -67,9 +67,7 @@ def load_district(file: Path) -> None:
         summary = load(session, data)
     created = ", ".join(f"{k} {v}" for k, v in summary.created.items()) or "없음"
     updated = ", ".join(f"{k} {v}" for k, v in summary.updated.items()) or "없음"
-    click.echo(
-        f"{data['district']['name']} ({data['district']['code']}): 추가 {created}; 변경 {updated}"
-    )
+    click.echo(f"{data['district']['name']} ({data['district']['code']}): 추가 {created}; 변경 {updated}")
 
 
 def _report(result: Any, label: str) -> None:
@@ -133,9 +131,7 @@ def create_token(institution: str, role: str, name: str | None) -> None:
             token = make(session, institution, role, name)
     except SecurityError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"토큰을 만들었습니다; 다시 볼 수 없으니 보관하세요 (token for {institution}/{role}; shown once):"
-    )
+    click.echo(f"토큰을 만들었습니다; 다시 볼 수 없으니 보관하세요 (token for {institution}/{role}; shown once):")
     click.echo(token)
 
 

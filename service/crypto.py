@@ -41,9 +41,7 @@ class RRNCipher:
     def from_data_key(cls, data_key: bytes) -> RRNCipher:
         if len(data_key) < 32:
             raise ValueError("data key must be at least 32 bytes")
-        return cls(
-            _derive(data_key, b"seonbyeol rrn aes-gcm"), _derive(data_key, b"seonbyeol rrn hmac")
-        )
+        return cls(_derive(data_key, b"seonbyeol rrn aes-gcm"), _derive(data_key, b"seonbyeol rrn hmac"))
 
     def encrypt(self, digits: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)

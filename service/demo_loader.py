@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from . import db as db_mod
 from .district import load_district, parse_district_file
-from .models import District, Institution, Program, Resident
+from .models import District, Institution, Nomination, Program
 from .registry_import import import_receipts, import_residents
 from .security import Principal, get_cipher
 
@@ -24,29 +24,31 @@ class DemoError(RuntimeError):
 
 
 def load_demo(app: Flask, residents: int = 20000, echo: Callable[[str], None] = print) -> bool:
-    """Load the demo into an empty database; return False (and change nothing) if not empty."""
+    """Load the demo into an empty database; return False (changing nothing) if already loaded.
+
+    Every step is idempotent, so a run interrupted half-way is completed by the next run.
+    A database holding another district is refused: the demo never mixes with real data.
+    """
     from .demo import synthetic
 
     database = db_mod.get_db(app)
+    district = parse_district_file(DISTRICT_FILE)
     with database.session() as session:
-        if session.scalar(select(func.count()).select_from(Resident)) or session.scalar(
-            select(func.count()).select_from(District)
-        ):
-            echo(
-                "데이터베이스가 비어 있지 않아 데모를 건너뜁니다 (database not empty: demo skipped)"
-            )
+        others = session.scalars(select(District.code).where(District.code != district["district"]["code"])).all()
+        if others:
+            raise DemoError(f"데이터베이스에 다른 구({', '.join(others)})가 있어 데모를 넣지 않습니다")
+        if session.scalar(select(func.count()).select_from(Nomination)):
+            echo("데모가 이미 들어 있습니다 (demo already loaded: nothing to do)")
             return False
-        load_district(session, parse_district_file(DISTRICT_FILE))
+        load_district(session, district)
     cipher = get_cipher(app)
     rows = list(synthetic.generate_residents(residents))
     result = import_residents(database.sessionmaker, enumerate(rows, start=2), cipher)
-    echo(f"주민 {result.inserted}명 (synthetic residents), 거부 {result.rejected}")
+    echo(f"주민 {result.inserted + result.unchanged}명 (synthetic residents), 거부 {result.rejected}")
     if result.rejected:
         raise DemoError(f"synthetic residents rejected: {result.rejects[:3]}")
-    receipts = import_receipts(
-        database.sessionmaker, enumerate(synthetic.generate_receipts(rows), start=2), cipher
-    )
-    echo(f"수혜 이력 {receipts.inserted}건 (receipts)")
+    receipts = import_receipts(database.sessionmaker, enumerate(synthetic.generate_receipts(rows), start=2), cipher)
+    echo(f"수혜 이력 {receipts.inserted + receipts.unchanged}건 (receipts)")
     _programs_and_nominations(app, rows, echo)
     return True
 
@@ -54,6 +56,7 @@ def load_demo(app: Flask, residents: int = 20000, echo: Callable[[str], None] = 
 def _programs_and_nominations(app: Flask, rows: list[dict[str, str]], echo: Callable[[str], None]) -> None:
     """Create the demo programs and nominate through the same screening service as the API."""
     from . import rrn
+    from .api.schemas import ProgramIn
     from .demo import synthetic
     from .programs import create_program
     from .screening import nominate
@@ -62,8 +65,10 @@ def _programs_and_nominations(app: Flask, rows: list[dict[str, str]], echo: Call
     cipher = get_cipher(app)
     with database.session() as session:
         admin = _principal(session, "welfare-policy", "admin")
+        existing = set(session.scalars(select(Program.code)))
         for body in synthetic.DEMO_PROGRAMS:
-            create_program(session, dict(body), admin)
+            if body["code"] not in existing:
+                create_program(session, ProgramIn().load(body), admin)
     with database.session() as session:
         institutions = [
             {"code": i.code, "name": i.name, "kind": i.kind, "dong": i.dong_code}

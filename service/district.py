@@ -97,17 +97,14 @@ def parse_district_file(path: Path) -> dict[str, Any]:
         data: dict[str, Any] = DistrictFileSchema().load(raw if isinstance(raw, dict) else {})
     except ValidationError as exc:
         lines = "\n".join(f"  {path}: {m}" for m in _flatten(exc.messages))
-        raise DistrictFileError(
-            f"{path}: 지역 설정이 올바르지 않습니다 (invalid district file)\n{lines}"
-        ) from exc
+        raise DistrictFileError(f"{path}: 지역 설정이 올바르지 않습니다 (invalid district file)\n{lines}") from exc
     return data
 
 
 def _upsert(session: Session, model: Any, rows: list[dict[str, Any]], summary: LoadSummary) -> None:
     label = model.__tablename__
     existing = {
-        obj.code: obj
-        for obj in session.scalars(select(model).where(model.code.in_([r["code"] for r in rows])))
+        obj.code: obj for obj in session.scalars(select(model).where(model.code.in_([r["code"] for r in rows])))
     }
     for row in rows:
         obj = existing.get(row["code"])

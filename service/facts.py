@@ -79,9 +79,7 @@ def load_nomination_state(
 ) -> NominationState:
     """The program's accepted nominations; restricted to some people and households when given
     (the nomination facts of a person only look at that person and that household)."""
-    query = select(
-        Nomination.id, Nomination.rrn_index, Nomination.household_key, Nomination.institution_id
-    ).where(
+    query = select(Nomination.id, Nomination.rrn_index, Nomination.household_key, Nomination.institution_id).where(
         Nomination.program_id == program.id,
         Nomination.status != "cancelled",
         Nomination.current_outcome != "ineligible",
@@ -120,20 +118,26 @@ def registry_facts(
     residents: dict[str, Any] = {}
     for chunk in _chunks(indexes):
         for r in session.execute(
-            select(Resident.rrn_index, Resident.birth_date, Resident.sex, Resident.household_key,
-                   Resident.relation, Resident.dong_code, Resident.status, Resident.name)  # fmt: skip
-            .where(Resident.rrn_index.in_(chunk))
+            select(
+                Resident.rrn_index,
+                Resident.birth_date,
+                Resident.sex,
+                Resident.household_key,
+                Resident.relation,
+                Resident.dong_code,
+                Resident.status,
+                Resident.name,
+            ).where(Resident.rrn_index.in_(chunk))  # fmt: skip
         ):
             residents[r.rrn_index] = r
-    district_dongs = set(
-        session.scalars(select(Dong.code).where(Dong.district_id == program.department.district_id))
-    )
+    district_dongs = set(session.scalars(select(Dong.code).where(Dong.district_id == program.department.district_id)))
     households = sorted({r.household_key for r in residents.values()})
     members: dict[str, list[Any]] = defaultdict(list)
     for chunk in _chunks(households):
         for m in session.execute(
-            select(Resident.rrn_index, Resident.household_key, Resident.birth_date, Resident.status)
-            .where(Resident.household_key.in_(chunk))
+            select(Resident.rrn_index, Resident.household_key, Resident.birth_date, Resident.status).where(
+                Resident.household_key.in_(chunk)
+            )
         ):
             members[m.household_key].append(m)
     member_household = {m.rrn_index: key for key, ms in members.items() for m in ms}
@@ -194,9 +198,7 @@ def _not_found() -> dict[str, Any]:
     }
 
 
-def complete_facts(
-    candidate: Candidate, registry: RegistryFacts, state: NominationState
-) -> dict[str, Any]:
+def complete_facts(candidate: Candidate, registry: RegistryFacts, state: NominationState) -> dict[str, Any]:
     """Add the name check and the nomination facts; return the full, flat fact dict."""
     values = dict(registry.values)
     registry_name = values.pop("_registry_name")

@@ -34,11 +34,15 @@ def apply_event(
     """Record the event, mark the resident, and re-screen that person's open nominations in
     every program (with their households), notifying institutions of new ineligibility."""
     if on > today:
-        raise Invalid("미래 날짜의 사건입니다", "the event date is in the future", {"date": ["미래 날짜 (in the future)"]})
+        raise Invalid(
+            "미래 날짜의 사건입니다", "the event date is in the future", {"date": ["미래 날짜 (in the future)"]}
+        )
     if on < number.birth_date:
         raise Invalid("출생일 이전의 사건입니다", "the event date is before the birth date", {"date": ["출생일 이전"]})
     index = cipher.blind_index(number.digits)
-    event = RegistryEvent(type=kind, rrn_index=index, rrn_masked=number.masked, event_date=on, received_by=principal.actor)
+    event = RegistryEvent(
+        type=kind, rrn_index=index, rrn_masked=number.masked, event_date=on, received_by=principal.actor
+    )
     session.add(event)
     resident = session.scalar(select(Resident).where(Resident.rrn_index == index))
     if resident is not None:

@@ -95,8 +95,7 @@ def read_csv(
         header = [h.strip() for h in header]
         if sorted(header) != sorted(columns) or len(header) != len(columns):
             raise ImportFileError(
-                "헤더가 올바르지 않습니다 (wrong header): expected "
-                f"{','.join(columns)}; got {','.join(header)}"
+                f"헤더가 올바르지 않습니다 (wrong header): expected {','.join(columns)}; got {','.join(header)}"
             )
         while True:
             start = reader.line_num + 1
@@ -158,9 +157,7 @@ def parse_resident_row(row: dict[str, str], today: date) -> dict[str, Any]:
     if sex not in ("M", "F"):
         raise RowError("sex: M 또는 F여야 합니다 (must be M or F)")
     if sex != number.sex:
-        raise RowError(
-            "sex: 주민등록번호 7번째 자리와 맞지 않습니다 (disagrees with the 7th digit)"
-        )
+        raise RowError("sex: 주민등록번호 7번째 자리와 맞지 않습니다 (disagrees with the 7th digit)")
     household = _text(row, "household_id", 64)
     relation = (row.get("relation") or "").strip()
     if relation not in ("head", "member"):
@@ -216,9 +213,7 @@ def resident_digest(resident: Resident) -> str:
 # --------------------------------------------------------------------------- writing
 
 
-def _batches(
-    rows: Iterable[tuple[int, dict[str, str]]], size: int
-) -> Iterator[list[tuple[int, dict[str, str]]]]:
+def _batches(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[list[tuple[int, dict[str, str]]]]:
     batch: list[tuple[int, dict[str, str]]] = []
     for item in rows:
         batch.append(item)
@@ -272,17 +267,13 @@ def _write_resident_batch(
     with sessions.begin() as session:
         existing = dict(
             session.execute(
-                select(Resident.rrn_index, Resident.row_digest).where(
-                    Resident.rrn_index.in_(list(clean))
-                )
+                select(Resident.rrn_index, Resident.row_digest).where(Resident.rrn_index.in_(list(clean)))
             ).all()
         )
         ids = (
             dict(
                 session.execute(
-                    select(Resident.rrn_index, Resident.id).where(
-                        Resident.rrn_index.in_(list(existing))
-                    )
+                    select(Resident.rrn_index, Resident.id).where(Resident.rrn_index.in_(list(existing)))
                 ).all()
             )
             if existing
@@ -323,9 +314,7 @@ def parse_receipt_row(row: dict[str, str], categories: set[str], today: date) ->
         raise RowError(f"rrn: {exc}") from None
     category = (row.get("resource_category") or "").strip()
     if category not in categories:
-        raise RowError(
-            f"resource_category: 등록되지 않은 자원 분류입니다 (unknown category '{category[:64]}')"
-        )
+        raise RowError(f"resource_category: 등록되지 않은 자원 분류입니다 (unknown category '{category[:64]}')")
     received = _iso_date(row.get("received_on", ""), "received_on")
     if received > today:
         raise RowError("received_on: 미래 날짜입니다 (in the future)")

@@ -73,8 +73,7 @@ def parse(value: str) -> RRN:
     match = _PATTERN.match(value.strip())
     if not match:
         raise InvalidRRN(
-            "주민등록번호 형식이 아닙니다: YYMMDD-NNNNNNN 또는 13자리 숫자 "
-            "(expected YYMMDD-NNNNNNN or 13 digits)"
+            "주민등록번호 형식이 아닙니다: YYMMDD-NNNNNNN 또는 13자리 숫자 (expected YYMMDD-NNNNNNN or 13 digits)"
         )
     digits = match.group(1) + match.group(2)
     if digits[6] not in _CENTURY:
@@ -82,9 +81,7 @@ def parse(value: str) -> RRN:
     try:
         RRN(digits).birth_date  # noqa: B018 - validates the calendar date
     except ValueError:
-        raise InvalidRRN(
-            "생년월일이 올바른 날짜가 아닙니다 (birth date is not a real date)"
-        ) from None
+        raise InvalidRRN("생년월일이 올바른 날짜가 아닙니다 (birth date is not a real date)") from None
     return RRN(digits)
 
 

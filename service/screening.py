@@ -84,8 +84,10 @@ def _check_replaces(session: Session, program: Program, replaces: int | None, pr
     if replaces is None:
         return
     old = session.get(Nomination, replaces)
-    if old is None or old.program_id != program.id or (
-        principal.role == "nominator" and old.institution_id != principal.institution_id
+    if (
+        old is None
+        or old.program_id != program.id
+        or (principal.role == "nominator" and old.institution_id != principal.institution_id)
     ):
         raise Invalid(
             "대체할 추천을 이 사업에서 찾을 수 없습니다",
@@ -280,9 +282,7 @@ def rescreen(
     return summary
 
 
-def _notify_ineligible(
-    session: Session, program: Program, items: Sequence[tuple[Nomination, dict[str, Any]]]
-) -> None:
+def _notify_ineligible(session: Session, program: Program, items: Sequence[tuple[Nomination, dict[str, Any]]]) -> None:
     """Tell each nominating institution that its nominee turned ineligible, and ask for a
     replacement (the department sees who still owes one)."""
     rows = []
@@ -320,7 +320,10 @@ def change_status(
     """Move a nomination along open → confirmed → delivered (or cancelled); delivered records a
     receipt, so the household-limit rule sees it from then on."""
     program = nomination.program
-    if not (principal.role == "admin" or (principal.role == "department" and program.department_id == principal.institution_id)):
+    if not (
+        principal.role == "admin"
+        or (principal.role == "department" and program.department_id == principal.institution_id)
+    ):
         raise Forbidden("이 사업을 관리하는 부서만 상태를 바꿀 수 있습니다", "only the owning department or an admin")
     if status not in TRANSITIONS[nomination.status]:
         raise Conflict(
@@ -374,9 +377,7 @@ def can_see(principal: Principal, nomination: Nomination) -> bool:
 def history(session: Session, nomination: Nomination) -> list[dict[str, Any]]:
     return [
         v.body
-        for v in session.scalars(
-            select(Verdict).where(Verdict.nomination_id == nomination.id).order_by(Verdict.id)
-        )
+        for v in session.scalars(select(Verdict).where(Verdict.nomination_id == nomination.id).order_by(Verdict.id))
     ]
 
 

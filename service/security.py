@@ -32,9 +32,7 @@ class SecurityError(ValueError):
 def _institution(session: Session, code: str) -> Institution:
     inst = session.scalar(select(Institution).where(Institution.code == code))
     if inst is None:
-        raise SecurityError(
-            f"기관 코드 '{code}'가 없습니다 (unknown institution); load-district first"
-        )
+        raise SecurityError(f"기관 코드 '{code}'가 없습니다 (unknown institution); load-district first")
     return inst
 
 
@@ -72,9 +70,7 @@ class Principal:
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     row = session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None)
-        )
+        select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
     )
     if row is None:
         return None
@@ -82,22 +78,16 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     return Principal(f"token:{row.name}", inst.id, inst.code, inst.name, row.role)
 
 
-def create_user(
-    session: Session, username: str, password: str, institution: str, role: str
-) -> User:
+def create_user(session: Session, username: str, password: str, institution: str, role: str) -> User:
     _check_role(role)
     if not 1 <= len(username) <= 100:
         raise SecurityError("사용자 이름은 1–100자여야 합니다 (username must be 1–100 characters)")
     if len(password) < 10:
-        raise SecurityError(
-            "비밀번호는 10자 이상이어야 합니다 (password must be at least 10 characters)"
-        )
+        raise SecurityError("비밀번호는 10자 이상이어야 합니다 (password must be at least 10 characters)")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise SecurityError(f"사용자 '{username}'이(가) 이미 있습니다 (user already exists)")
     inst = _institution(session, institution)
-    user = User(
-        username=username, password_hash=_hasher.hash(password), institution_id=inst.id, role=role
-    )
+    user = User(username=username, password_hash=_hasher.hash(password), institution_id=inst.id, role=role)
     session.add(user)
     return user
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from .models import Dong, Institution, Nomination, Program, Resident, ResourceCategory, Sponsor
@@ -58,14 +58,19 @@ def statistics(session: Session, by: str, principal: Principal, program_code: st
     def count_if(column: Any, value: str) -> Any:
         return func.coalesce(func.sum(case((column == value, 1), else_=0)), 0)
 
-    query = base.add_columns(
-        func.coalesce(key, literal("")).label("key"),
-        func.max(label).label("label"),
-        func.count(Nomination.id).label("nominations"),
-        *[count_if(Nomination.current_outcome, o).label(o) for o in ("eligible", "review", "ineligible")],
-        *[count_if(Nomination.status, s).label(s) for s in ("open", "confirmed", "delivered", "cancelled")],
-        func.count(func.distinct(Nomination.rrn_index)).label("people"),
-    ).group_by(func.coalesce(key, literal(""))).order_by(func.coalesce(key, literal("")))
+    group = func.coalesce(key, literal_column("''"))  # one expression for SELECT and GROUP BY
+    query = (
+        base.add_columns(
+            group.label("key"),
+            func.max(label).label("label"),
+            func.count(Nomination.id).label("nominations"),
+            *[count_if(Nomination.current_outcome, o).label(o) for o in ("eligible", "review", "ineligible")],
+            *[count_if(Nomination.status, s).label(s) for s in ("open", "confirmed", "delivered", "cancelled")],
+            func.count(func.distinct(Nomination.rrn_index)).label("people"),
+        )
+        .group_by(group)
+        .order_by(group)
+    )
     rows = []
     for r in session.execute(query):
         row = {"key": r.key or None, "label": r.label or ("미상 (unknown)" if not r.key else r.key)}

@@ -8,13 +8,23 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from ..db import get_session
 from ..errors import ServiceError
 from . import problems
 
 health = Blueprint("health", __name__)
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """A row id in a URL: 1 to 2^31-1, so an absurd id is a 404 rather than a database error."""
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
 
 
 @health.get("/healthz")
@@ -51,7 +61,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.url_map.converters["id"] = IdConverter
     api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
@@ -67,6 +79,12 @@ def init_app(app: Flask) -> None:
 
     # After flask-smorest's own handlers, so that every error is problem+json.
     problems.init_app(app)
+
+    @app.errorhandler(DataError)
+    def _data_error(exc: DataError) -> Response:
+        # A value the database refuses (out of range, bad encoding) is bad input, not a crash.
+        problems.log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problems.problem_response(422, ("데이터베이스가 받을 수 없는 값입니다", "a value is out of range"))
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:

@@ -26,7 +26,9 @@ def _program_or_422(session: Session, code: str) -> Any:
     try:
         return get_program(session, code)
     except NotFound:
-        raise Invalid("없는 사업입니다", "unknown program", {"program": [f"사업 '{code}'이(가) 없습니다 (unknown program)"]}) from None
+        raise Invalid(
+            "없는 사업입니다", "unknown program", {"program": [f"사업 '{code}'이(가) 없습니다 (unknown program)"]}
+        ) from None
 
 
 @blp.route("/evaluate")
@@ -39,7 +41,9 @@ class Evaluate(MethodView):
         session = get_session()
         program = _program_or_422(session, body["program"])
         nominee = body["nominee"]
-        screened = service.evaluate(session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal())
+        screened = service.evaluate(
+            session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal()
+        )
         return {
             "program": program.code,
             "nominee": {"rrn": nominee["rrn"].masked, "name": nominee["name"]},
@@ -110,7 +114,7 @@ def _latest_verdicts(session: Session, ids: list[int]) -> dict[int, dict[str, An
     return {v.nomination_id: v.body for v in session.scalars(select(Verdict).where(Verdict.id.in_(latest)))}
 
 
-@blp.route("/nominations/<int:nomination_id>")
+@blp.route("/nominations/<id:nomination_id>")
 class NominationItem(MethodView):
     @requires()
     @blp.response(200, schemas.NominationOut)
@@ -128,7 +132,7 @@ class NominationItem(MethodView):
         return out
 
 
-@blp.route("/nominations/<int:nomination_id>/status")
+@blp.route("/nominations/<id:nomination_id>/status")
 class NominationStatus(MethodView):
     @requires("admin", "department")
     @blp.arguments(schemas.StatusIn)

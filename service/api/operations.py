@@ -75,7 +75,9 @@ class Notifications(MethodView):
         if args["unread"]:
             query = query.where(Notification.read_at.is_(None))
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        items = list(session.scalars(query.order_by(Notification.id.desc()).limit(args["limit"]).offset(args["offset"])))
+        items = list(
+            session.scalars(query.order_by(Notification.id.desc()).limit(args["limit"]).offset(args["offset"]))
+        )
         if items:
             audit.record(session, principal, "notification.list", target=f"institution:{principal.institution_code}",
                          detail={"ids": [n.id for n in items]})  # fmt: skip
@@ -83,7 +85,7 @@ class Notifications(MethodView):
         return {"items": [_notification(n) for n in items], "total": total}
 
 
-@blp.route("/notifications/<int:notification_id>/read")
+@blp.route("/notifications/<id:notification_id>/read")
 class NotificationRead(MethodView):
     @requires()
     @blp.response(200, schemas.NotificationOut)
@@ -146,13 +148,22 @@ class Audit(MethodView):
             query = query.where(AuditEntry.at < clock.start_of_day(args["date_to"], plus_days=1))
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         items = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(args["limit"]).offset(args["offset"])))
-        audit.record(session, principal, "audit.read", detail={"filters": {k: str(v) for k, v in args.items()
-                                                                           if k not in ("subject",) and v}})  # fmt: skip
+        filters = {k: str(v) for k, v in args.items() if k != "subject" and v}
+        audit.record(session, principal, "audit.read", detail={"filters": filters})
         session.commit()
         return {
             "items": [
-                {"id": e.id, "at": kst(e.at), "actor": e.actor, "institution": e.institution_code, "role": e.role,
-                 "action": e.action, "subject": e.subject_masked, "target": e.target, "detail": e.detail}  # fmt: skip
+                {
+                    "id": e.id,
+                    "at": kst(e.at),
+                    "actor": e.actor,
+                    "institution": e.institution_code,
+                    "role": e.role,
+                    "action": e.action,
+                    "subject": e.subject_masked,
+                    "target": e.target,
+                    "detail": e.detail,
+                }  # fmt: skip
                 for e in items
             ],
             "total": total,

@@ -75,9 +75,7 @@ def problem_response(
     if errors:
         body["errors"] = errors
     body.update(extra)
-    response = Response(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json"
-    )
+    response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="seonbyeol"'
     return response

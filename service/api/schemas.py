@@ -4,14 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from .. import rrn as rrn_mod
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="소문자·숫자·하이픈으로 된 코드여야 합니다 (lowercase code)")
 
 
-class StrictSchema(Schema):
+def _nul_errors(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Find strings with NUL characters (PostgreSQL cannot store them; no real input has them)."""
+    if isinstance(value, str):
+        return {path or "_schema": ["NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"]} if "\x00" in value else {}
+    if isinstance(value, dict):
+        out: dict[str, list[str]] = {}
+        for key, item in value.items():
+            out.update(_nul_errors(item, f"{path}.{key}" if path else str(key)))
+            if isinstance(key, str) and "\x00" in key:
+                out[path or "_schema"] = ["NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"]
+        return out
+    if isinstance(value, list):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_nul_errors(item, f"{path}[{i}]"))
+        return out
+    return {}
+
+
+class BaseSchema(Schema):
+    """Refuses NUL characters anywhere in the input, naming the field."""
+
+    @pre_load
+    def _no_nul(self, data: Any, **_: Any) -> Any:
+        errors = _nul_errors(dict(data) if hasattr(data, "keys") and not isinstance(data, dict) else data)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+class StrictSchema(BaseSchema):
     class Meta:
         unknown = RAISE
 
@@ -43,7 +73,7 @@ class NominateIn(StrictSchema):
     program = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     nominee = fields.Nested(NomineeIn, required=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    replaces = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
+    replaces = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class ProgramIn(StrictSchema):
@@ -52,14 +82,16 @@ class ProgramIn(StrictSchema):
     department = fields.String(required=True, validate=validate.Length(min=1, max=64))
     resource_category = fields.String(required=True, validate=validate.Length(min=1, max=64))
     sponsor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
-    quota = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    quota = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=0, max=10_000_000)
+    )
     starts_on = fields.Date(load_default=None, allow_none=True)
     ends_on = fields.Date(load_default=None, allow_none=True)
     ruleset = fields.String(required=True, validate=validate.Length(min=1, max=100))
     parameters = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), load_default=dict)
 
 
-class ParametersIn(Schema):
+class ParametersIn(BaseSchema):
     """Any subset of the program's parameters; ``reason`` is kept with the new version."""
 
     class Meta:
@@ -81,7 +113,7 @@ class StatusIn(StrictSchema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
-class ListArgs(Schema):
+class ListArgs(BaseSchema):
     class Meta:
         unknown = EXCLUDE
 
@@ -99,11 +131,13 @@ class NotificationArgs(ListArgs):
     unread = fields.Boolean(load_default=False)
 
 
-class StatsArgs(Schema):
+class StatsArgs(BaseSchema):
     class Meta:
         unknown = EXCLUDE
 
-    by = fields.String(required=True, validate=validate.OneOf(["dong", "institution", "sponsor", "category", "program"]))
+    by = fields.String(
+        required=True, validate=validate.OneOf(["dong", "institution", "sponsor", "category", "program"])
+    )
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
     program = fields.String(load_default=None)
 

@@ -189,11 +189,7 @@ def _household(rng: random.Random, size: int, as_of: date) -> list[_Person]:
             head_age, spouse, single_parent = rng.randint(30, 62), False, True
         else:
             head_age, spouse, single_parent = rng.randint(30, 62), rng.random() < 0.88, False
-        head_sex = (
-            ("F" if rng.random() < 0.7 else "M")
-            if single_parent
-            else ("M" if rng.random() < 0.8 else "F")
-        )
+        head_sex = ("F" if rng.random() < 0.7 else "M") if single_parent else ("M" if rng.random() < 0.8 else "F")
         plan.append(("head", head_sex, head_age))
         if spouse:
             spouse_age = min(95, max(20, head_age + rng.randint(-5, 4)))
@@ -258,9 +254,7 @@ def _death_chance(age: int) -> float:
     return 0.003
 
 
-def generate_residents(
-    count: int = 20000, seed: int = 2016, as_of: date = DEMO_AS_OF
-) -> Iterator[dict[str, str]]:
+def generate_residents(count: int = 20000, seed: int = 2016, as_of: date = DEMO_AS_OF) -> Iterator[dict[str, str]]:
     """Yield ``count`` synthetic resident-snapshot rows (the contract's CSV columns).
 
     Rows come household by household, the head first; values are strings ready for
@@ -293,9 +287,7 @@ def generate_residents(
             status, status_date = "active", ""
             if moved_on is not None:
                 status, status_date = "moved_out", moved_on.isoformat()
-            elif dong_code in SEONGDONG_DONGS and rng.random() < _death_chance(
-                _age(person.birth, as_of)
-            ):
+            elif dong_code in SEONGDONG_DONGS and rng.random() < _death_chance(_age(person.birth, as_of)):
                 window = max(1, min(1095, (as_of - person.birth).days))
                 died = as_of - timedelta(days=rng.randint(1, window))
                 status, status_date = "deceased", max(died, person.birth).isoformat()
@@ -462,9 +454,7 @@ def plan_nominations(
         raise ValueError("count must be at least 40")
     rng = random.Random(seed)
     centers = {
-        str(i["dong"]): str(i["code"])
-        for i in institutions
-        if i.get("kind") == "community_center" and i.get("dong")
+        str(i["dong"]): str(i["code"]) for i in institutions if i.get("kind") == "community_center" and i.get("dong")
     }
     welfare = [str(i["code"]) for i in institutions if i.get("kind") == "welfare_center"]
     private = [str(i["code"]) for i in institutions if i.get("kind") == "private"]
@@ -486,9 +476,7 @@ def plan_nominations(
     outside = [
         r
         for r in residents
-        if r["status"] == "active"
-        and r["dong_code"] not in SEONGDONG_DONGS
-        and ages[r["rrn"]] >= 19
+        if r["status"] == "active" and r["dong_code"] not in SEONGDONG_DONGS and ages[r["rrn"]] >= 19
     ]
 
     programs = [str(p["code"]) for p in DEMO_PROGRAMS]
@@ -560,9 +548,7 @@ def plan_nominations(
             if row is None:
                 raise ValueError("not enough residents for the requested number of nominations")
             institution = rng.choice(by) if by else institution_for(row)
-            planned.append(
-                (rng.random(), _nomination(program, institution, row["rrn"], row["name"]))
-            )
+            planned.append((rng.random(), _nomination(program, institution, row["rrn"], row["name"])))
 
     special(deceased, k, None)
     special(moved, k, None)
@@ -573,9 +559,7 @@ def plan_nominations(
         row = pick(elderly if program == kimchi else adults, program)
         if row is None:
             raise ValueError("not enough residents for the requested number of nominations")
-        nomination = _nomination(
-            program, institution_for(row), row["rrn"], _misspell(rng, row["name"])
-        )
+        nomination = _nomination(program, institution_for(row), row["rrn"], _misspell(rng, row["name"]))
         planned.append((rng.random(), nomination))
 
     known = {r["rrn"] for r in residents}
@@ -588,9 +572,7 @@ def plan_nominations(
                 break
         known.add(rrn)
         name = _surname(rng) + _given(rng, birth, sex)
-        planned.append(
-            (rng.random(), _nomination(rng.choice(programs), rng.choice(nominators), rrn, name))
-        )
+        planned.append((rng.random(), _nomination(rng.choice(programs), rng.choice(nominators), rrn, name)))
 
     planned.sort(key=lambda item: item[0])  # stable: an original precedes an equal-key follower
     return [nomination for _, nomination in planned]

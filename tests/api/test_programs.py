@@ -29,15 +29,20 @@ def test_parameters_at_creation_and_bounds(api: Api) -> None:
     created = api.call("POST", "/api/v1/programs", "admin", body)
     assert created.status_code == 201
     assert created.get_json()["parameters"] == {"household_limit": 3, "lookback_days": 365}
-    too_big = api.call("POST", "/api/v1/programs", "admin", {**body, "code": "x1", "parameters": {"household_limit": 11}})
+    too_big = api.call(
+        "POST", "/api/v1/programs", "admin", {**body, "code": "x1", "parameters": {"household_limit": 11}}
+    )
     assert too_big.status_code == 422 and "parameters.household_limit" in too_big.get_json()["errors"]
     unknown = api.call("POST", "/api/v1/programs", "admin", {**body, "code": "x2", "parameters": {"bogus": 1}})
     assert unknown.status_code == 422 and any("bogus" in k for k in unknown.get_json()["errors"])
 
 
 def test_invalid_references_are_422_naming_fields(api: Api) -> None:
-    body = {**PROGRAM, "code": "bad-1", "ruleset": "nope", "department": "haengdang1-center",
-            "resource_category": "gold", "sponsor": "nobody", "starts_on": "2026-12-01", "ends_on": "2026-11-01"}  # fmt: skip
+    body = {
+        **PROGRAM,
+        **{"code": "bad-1", "ruleset": "nope", "department": "haengdang1-center", "resource_category": "gold"},
+        **{"sponsor": "nobody", "starts_on": "2026-12-01", "ends_on": "2026-11-01"},
+    }
     response = api.call("POST", "/api/v1/programs", "admin", body)
     assert response.status_code == 422
     assert set(response.get_json()["errors"]) >= {"ruleset", "department", "resource_category", "sponsor", "ends_on"}

@@ -31,8 +31,12 @@ def test_create_token_prints_token_alone_on_last_line_and_stores_hash(app: Flask
         assert principal_for_token(s, token + "x") is None
 
 
-@pytest.mark.parametrize(("institution", "role", "word"), [("nowhere", "admin", "nowhere"), ("welfare-policy", "boss", "boss")])
-def test_create_token_refuses_unknown_institution_or_role(runner: FlaskCliRunner, institution: str, role: str, word: str) -> None:
+@pytest.mark.parametrize(
+    ("institution", "role", "word"), [("nowhere", "admin", "nowhere"), ("welfare-policy", "boss", "boss")]
+)
+def test_create_token_refuses_unknown_institution_or_role(
+    runner: FlaskCliRunner, institution: str, role: str, word: str
+) -> None:
     result = runner.invoke(args=["create-token", "--institution", institution, "--role", role])
     assert result.exit_code != 0 and word in result.output
 

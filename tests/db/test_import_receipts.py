@@ -35,14 +35,20 @@ def test_receipts_import_with_bad_rows_and_idempotence(app: Flask, runner: Flask
     assert result.exit_code == 0, result.output
     for line, word in {4: "resource_category", 5: "received_on", 6: "rrn", 7: "quantity"}.items():
         assert any(ln.startswith(f"{line}행 거부") and word in ln for ln in result.output.splitlines())
-    assert _receipts(app) == [("kimchi", "사랑의열매", 1), ("kimchi", "성동구자원봉사센터", 1), ("rice", "사랑의열매", 2)]
+    assert _receipts(app) == [
+        ("kimchi", "사랑의열매", 1),
+        ("kimchi", "성동구자원봉사센터", 1),
+        ("rice", "사랑의열매", 2),
+    ]
     again = runner.invoke(args=["import-receipts", str(path)])
     assert "추가 0" in again.output and "변경 없음 3" in again.output
     assert len(_receipts(app)) == 3
 
 
 def test_receipts_quantity_correction_updates_in_place(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
-    runner.invoke(args=["import-receipts", str(write_csv(tmp_path / "a.csv", [receipt("450312-2345678")], RECEIPT_COLUMNS))])
+    runner.invoke(
+        args=["import-receipts", str(write_csv(tmp_path / "a.csv", [receipt("450312-2345678")], RECEIPT_COLUMNS))]
+    )
     fixed = write_csv(tmp_path / "b.csv", [receipt("450312-2345678", quantity="3")], RECEIPT_COLUMNS)
     result = runner.invoke(args=["import-receipts", str(fixed)])
     assert "변경 1" in result.output

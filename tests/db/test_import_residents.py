@@ -60,9 +60,7 @@ def _stored(app: Flask) -> dict[str, tuple[str, str, str]]:
 
 
 @pytest.mark.usefixtures("district")
-def test_bad_rows_are_reported_by_line_and_good_rows_load(
-    app: Flask, runner: FlaskCliRunner, tmp_path: Path
-) -> None:
+def test_bad_rows_are_reported_by_line_and_good_rows_load(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
     rows, expected = _rows_with_bad_mixed_in()
     path = write_csv(tmp_path / "residents.csv", rows)
     result = runner.invoke(args=["import-residents", str(path)])

@@ -65,9 +65,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_events")),
     )
     with op.batch_alter_table("registry_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_registry_events_rrn_index"), ["rrn_index"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_registry_events_rrn_index"), ["rrn_index"], unique=False)
 
     op.create_table(
         "residents",
@@ -91,9 +89,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("residents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_residents_dong_code"), ["dong_code"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_residents_household_key"), ["household_key"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_residents_household_key"), ["household_key"], unique=False)
 
     op.create_table(
         "ruleset_versions",
@@ -124,9 +120,7 @@ def upgrade() -> None:
         sa.Column("district_id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=10), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["district_id"], ["districts.id"], name=op.f("fk_dongs_district_id_districts")
-        ),
+        sa.ForeignKeyConstraint(["district_id"], ["districts.id"], name=op.f("fk_dongs_district_id_districts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dongs")),
         sa.UniqueConstraint("code", name=op.f("uq_dongs_code")),
     )
@@ -141,16 +135,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("dong_code", sa.String(length=10), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["district_id"], ["districts.id"], name=op.f("fk_institutions_district_id_districts")
-        ),
+        sa.ForeignKeyConstraint(["district_id"], ["districts.id"], name=op.f("fk_institutions_district_id_districts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_institutions")),
         sa.UniqueConstraint("code", name=op.f("uq_institutions_code")),
     )
     with op.batch_alter_table("institutions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_institutions_district_id"), ["district_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_institutions_district_id"), ["district_id"], unique=False)
 
     op.create_table(
         "resource_categories",
@@ -167,9 +157,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_resource_categories_code")),
     )
     with op.batch_alter_table("resource_categories", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_resource_categories_district_id"), ["district_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_resource_categories_district_id"), ["district_id"], unique=False)
 
     op.create_table(
         "sponsors",
@@ -177,9 +165,7 @@ def upgrade() -> None:
         sa.Column("district_id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["district_id"], ["districts.id"], name=op.f("fk_sponsors_district_id_districts")
-        ),
+        sa.ForeignKeyConstraint(["district_id"], ["districts.id"], name=op.f("fk_sponsors_district_id_districts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sponsors")),
         sa.UniqueConstraint("code", name=op.f("uq_sponsors_code")),
     )
@@ -233,16 +219,12 @@ def upgrade() -> None:
             ["ruleset_versions.id"],
             name=op.f("fk_programs_ruleset_version_id_ruleset_versions"),
         ),
-        sa.ForeignKeyConstraint(
-            ["sponsor_id"], ["sponsors.id"], name=op.f("fk_programs_sponsor_id_sponsors")
-        ),
+        sa.ForeignKeyConstraint(["sponsor_id"], ["sponsors.id"], name=op.f("fk_programs_sponsor_id_sponsors")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programs")),
         sa.UniqueConstraint("code", name=op.f("uq_programs_code")),
     )
     with op.batch_alter_table("programs", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_programs_department_id"), ["department_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_programs_department_id"), ["department_id"], unique=False)
 
     op.create_table(
         "users",
@@ -278,37 +260,27 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=200), nullable=False),
         sa.Column("created_at", service.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status_note", sa.Text(), nullable=True),
-        sa.Column(
-            "status_changed_at", service.models.base.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("status_changed_at", service.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["institution_id"],
             ["institutions.id"],
             name=op.f("fk_nominations_institution_id_institutions"),
         ),
-        sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_nominations_program_id_programs")
-        ),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_nominations_program_id_programs")),
         sa.ForeignKeyConstraint(
             ["replaces_id"], ["nominations.id"], name=op.f("fk_nominations_replaces_id_nominations")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nominations")),
     )
     with op.batch_alter_table("nominations", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_nominations_institution_id"), ["institution_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_nominations_institution_id"), ["institution_id"], unique=False)
         batch_op.create_index(
             "ix_nominations_program_household",
             ["program_id", "household_key", "status"],
             unique=False,
         )
-        batch_op.create_index(
-            "ix_nominations_program_person", ["program_id", "rrn_index", "status"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_nominations_replaces_id"), ["replaces_id"], unique=False
-        )
+        batch_op.create_index("ix_nominations_program_person", ["program_id", "rrn_index", "status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_nominations_replaces_id"), ["replaces_id"], unique=False)
         batch_op.create_index(
             "uq_nominations_one_accepted",
             ["program_id", "rrn_index"],
@@ -340,9 +312,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
     )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notifications_institution_id"), ["institution_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_notifications_institution_id"), ["institution_id"], unique=False)
 
     op.create_table(
         "receipts",
@@ -369,9 +339,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("receipts", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_receipts_lookup", ["rrn_index", "category_code", "received_on"], unique=False
-        )
+        batch_op.create_index("ix_receipts_lookup", ["rrn_index", "category_code", "received_on"], unique=False)
 
     op.create_table(
         "verdicts",
@@ -404,9 +372,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verdicts")),
     )
     with op.batch_alter_table("verdicts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_verdicts_nomination_id"), ["nomination_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_verdicts_nomination_id"), ["nomination_id"], unique=False)
 
     # ### end Alembic commands ###
 
