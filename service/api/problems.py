@@ -93,7 +93,12 @@ def init_app(app: Flask) -> None:
         data = getattr(exc, "data", None)  # flask-smorest / webargs validation details
         if status == 422 and isinstance(data, dict) and "messages" in data:
             errors = flatten_errors(_strip_locations(data["messages"]))
-        response = problem_response(status, None, errors)
+        detail: tuple[str, str] | None = None
+        if status == 400 and isinstance(data, dict) and "messages" in data:
+            detail = ("요청 본문이 올바른 JSON이 아닙니다", "the request body is not valid JSON")
+        elif status == 413:
+            detail = ("요청 본문은 1MB를 넘을 수 없습니다", "the request body may not exceed 1 MB")
+        response = problem_response(status, detail, errors)
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response
@@ -130,6 +135,34 @@ def _strip_locations(messages: Any) -> Any:
     return messages
 
 
+# marshmallow's messages are English; officers read Korean first. Known ones get a Korean lead.
+_KOREAN = (
+    ("Missing data for required field", "필수 항목입니다"),
+    ("Unknown field", "알 수 없는 항목입니다"),
+    ("Field may not be null", "비워 둘 수 없습니다"),
+    ("Not a valid integer", "정수가 아닙니다"),
+    ("Not a valid string", "문자열이 아닙니다"),
+    ("Not a valid date", "날짜(YYYY-MM-DD)가 아닙니다"),
+    ("Not a valid boolean", "참/거짓 값이 아닙니다"),
+    ("Not a valid mapping type", "객체(JSON object)가 아닙니다"),
+    ("Invalid input type", "입력 형식이 올바르지 않습니다"),
+    ("Must be one of", "허용된 값이 아닙니다"),
+    ("Length must be", "길이가 허용 범위를 벗어났습니다"),
+    ("Shorter than minimum length", "너무 짧습니다"),
+    ("Longer than maximum length", "너무 깁니다"),
+    ("Must be greater than or equal to", "허용 범위보다 작습니다"),
+    ("Must be less than or equal to", "허용 범위보다 큽니다"),
+    ("Invalid JSON body", "JSON 형식이 올바르지 않습니다"),
+)
+
+
+def _korean_first(message: str) -> str:
+    for english, korean in _KOREAN:
+        if message.startswith(english):
+            return f"{korean} ({message})"
+    return message
+
+
 def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """``{"nominee": {"rrn": [...]}}`` → ``{"nominee.rrn": [...]}``: one key per field."""
     if isinstance(messages, dict):
@@ -142,7 +175,7 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
         return out
     if isinstance(messages, list):
         if all(isinstance(m, str) for m in messages):
-            return {prefix or "_schema": list(messages)}
+            return {prefix or "_schema": [_korean_first(m) for m in messages]}
         out = {}
         for i, m in enumerate(messages):
             out.update(flatten_errors(m, f"{prefix}[{i}]"))

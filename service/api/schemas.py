@@ -118,7 +118,7 @@ class ListArgs(BaseSchema):
         unknown = EXCLUDE
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
 
 
 class NominationListArgs(ListArgs):

@@ -92,10 +92,17 @@ def test_one_accepted_99_duplicates(runner: FlaskCliRunner, database_url: str, t
 
         with ThreadPoolExecutor(max_workers=20) as pool:
             results = list(pool.map(fire, range(100)))
+        # an RRN in a query string must not reach the access log either
+        status, _ = _request(f"{base}/api/v1/audit?subject={RRN['이철수']}", admin_token)
+        assert status == 200
     finally:
         server.terminate()
         server.wait(timeout=30)
         log.close()
+    server_log = (tmp_path / "server.log").read_text()
+    assert "/api/v1/audit" in server_log  # the access log is written...
+    for number in RRN.values():  # ...but never with an RRN in it
+        assert number not in server_log and number.replace("-", "") not in server_log
     assert Counter(s for s, _ in results) == {201: 100}
     outcomes = Counter(r["verdict"]["outcome"] for _, r in results)
     assert outcomes == {"eligible": 1, "ineligible": 99}
