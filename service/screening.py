@@ -32,6 +32,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .facts import Accepted, Candidate, complete_facts, load_nomination_state, registry_facts
 from .models import Nomination, Notification, Program, Receipt, Verdict
 from .policies import ruleset_for
+from .programs import require_manager
 from .rrn import RRN
 from .security import Principal
 
@@ -320,11 +321,7 @@ def change_status(
     """Move a nomination along open → confirmed → delivered (or cancelled); delivered records a
     receipt, so the household-limit rule sees it from then on."""
     program = nomination.program
-    if not (
-        principal.role == "admin"
-        or (principal.role == "department" and program.department_id == principal.institution_id)
-    ):
-        raise Forbidden("이 사업을 관리하는 부서만 상태를 바꿀 수 있습니다", "only the owning department or an admin")
+    require_manager(principal, program)
     if status not in TRANSITIONS[nomination.status]:
         raise Conflict(
             f"'{nomination.status}'에서 '{status}'(으)로 바꿀 수 없습니다",

@@ -8,16 +8,16 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
-from werkzeug.routing import IntegerConverter
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
+from werkzeug.routing import IntegerConverter
 
 from ..db import get_session
 from ..errors import ServiceError
 from . import problems
+from .schemas import MAX_ID
 
 health = Blueprint("health", __name__)
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -11,16 +11,20 @@ from .. import rrn as rrn_mod
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="소문자·숫자·하이픈으로 된 코드여야 합니다 (lowercase code)")
 
 
+NUL_MESSAGE = "NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"
+MAX_ID = 2**31 - 1
+
+
 def _nul_errors(value: Any, path: str = "") -> dict[str, list[str]]:
     """Find strings with NUL characters (PostgreSQL cannot store them; no real input has them)."""
     if isinstance(value, str):
-        return {path or "_schema": ["NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"]} if "\x00" in value else {}
+        return {path or "_schema": [NUL_MESSAGE]} if "\x00" in value else {}
     if isinstance(value, dict):
         out: dict[str, list[str]] = {}
         for key, item in value.items():
             out.update(_nul_errors(item, f"{path}.{key}" if path else str(key)))
             if isinstance(key, str) and "\x00" in key:
-                out[path or "_schema"] = ["NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"]
+                out[path or "_schema"] = [NUL_MESSAGE]
         return out
     if isinstance(value, list):
         out = {}
@@ -73,7 +77,9 @@ class NominateIn(StrictSchema):
     program = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     nominee = fields.Nested(NomineeIn, required=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
-    replaces = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    replaces = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
 
 
 class ProgramIn(StrictSchema):

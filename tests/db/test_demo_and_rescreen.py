@@ -68,8 +68,8 @@ def test_bulk_rescreen_is_set_based(app: Flask, runner: FlaskCliRunner) -> None:
     for code in ("kimchi-2026", "rice-2026"):
         statements: list[str] = []
 
-        def count(*args: object, **_: object) -> None:
-            statements.append(str(args[2])[:40])
+        def count(*args: object, _seen: list[str] = statements, **_: object) -> None:
+            _seen.append(str(args[2])[:40])
 
         event.listen(engine, "before_cursor_execute", count)
         try:

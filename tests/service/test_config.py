@@ -37,9 +37,7 @@ def test_bad_data_key_is_refused(tmp_path: Path) -> None:
 
 def test_default_database_is_sqlite_under_instance(tmp_path: Path) -> None:
     assert database_url({}, tmp_path) == f"sqlite:///{tmp_path / 'seonbyeol.db'}"
-    assert database_url({"DATABASE_URL": "postgresql://u@h/d"}, tmp_path).startswith(
-        "postgresql+psycopg://"
-    )
+    assert database_url({"DATABASE_URL": "postgresql://u@h/d"}, tmp_path).startswith("postgresql+psycopg://")
 
 
 def test_environment_variables_are_read() -> None:
