@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -52,7 +53,13 @@ class RRNCipher:
         return AESGCM(self.enc_key).decrypt(nonce, body, _AAD).decode("ascii")
 
     def blind_index(self, digits: str) -> str:
-        return hmac.new(self.index_key, digits.encode("ascii"), hashlib.sha256).hexdigest()
+        mac = self._index_mac.copy()  # copying a keyed HMAC skips re-deriving the pads per row
+        mac.update(digits.encode("ascii"))
+        return mac.hexdigest()
+
+    @cached_property
+    def _index_mac(self) -> hmac.HMAC:
+        return hmac.new(self.index_key, digestmod=hashlib.sha256)
 
 
 def token_hash(token: str) -> str:

@@ -29,8 +29,11 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            immediate = conn.get_execution_options().get("sqlite_immediate", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Every transaction takes the write lock up front. Nearly every request writes (an
+            # audit entry at least), and in WAL mode a transaction that started as a reader and
+            # then writes fails at once with "database is locked" if another process committed
+            # in between; waiting for the lock first (busy_timeout) serialises them instead.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -61,17 +64,17 @@ class Database:
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a writer.
+    """Start the session's transaction as a writer, ending a read-only one first.
 
-    On SQLite this is ``BEGIN IMMEDIATE``: writers queue on the database lock *before* they
-    read, so a read-check-write sequence (duplicate detection) is serialised across
-    processes. On PostgreSQL it is an ordinary transaction; unique indexes arbitrate races.
+    On SQLite every transaction is ``BEGIN IMMEDIATE``: writers queue on the database lock
+    *before* they read, so a read-check-write sequence (duplicate detection) is serialised
+    across processes. On PostgreSQL it is an ordinary transaction; unique indexes arbitrate.
     """
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write called with unflushed changes pending")
         session.commit()  # end the read-only transaction (e.g. the token lookup)
-    session.connection(execution_options={"sqlite_immediate": True})
+    session.connection()
 
 
 def init_app(app: Flask) -> None:

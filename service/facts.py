@@ -56,6 +56,17 @@ class NominationState:
 
     by_id: dict[int, Accepted] = field(default_factory=dict)
     institutions: dict[int, tuple[str, str]] = field(default_factory=dict)
+    session: Session | None = None
+
+    def institution(self, institution_id: int) -> tuple[str, str]:
+        """(code, name) of an institution, fetched on first use: most people have no earlier
+        nomination, so most screenings need no institution at all."""
+        if institution_id not in self.institutions and self.session is not None:
+            row = self.session.execute(
+                select(Institution.code, Institution.name).where(Institution.id == institution_id)
+            ).one_or_none()
+            self.institutions[institution_id] = (row.code, row.name) if row is not None else ("", "")
+        return self.institutions.get(institution_id, ("", ""))
 
     def accept(self, item: Accepted) -> None:
         self.by_id[item.id] = item
@@ -91,10 +102,7 @@ def load_nomination_state(
     state = NominationState()
     for row in session.execute(query.order_by(Nomination.id)):
         state.accept(Accepted(row.id, row.rrn_index, row.household_key, row.institution_id))
-    # All institutions: a district has dozens, and a bulk run may accept any of them.
-    state.institutions = {
-        i.id: (i.code, i.name) for i in session.execute(select(Institution.id, Institution.code, Institution.name))
-    }
+    state.session = session
     return state
 
 
@@ -113,33 +121,30 @@ def registry_facts(
     lookback_days: int,
     today: date,
 ) -> dict[str, RegistryFacts]:
-    """Resident, household and receipt facts for each distinct RRN (keyed by blind index)."""
+    """Resident, household and receipt facts for each distinct RRN (keyed by blind index).
+
+    Two queries per chunk of people: every member of their households (the people themselves
+    included, with a flag saying whether their dong is in the program's district), then the
+    households' receipts of the program's category within the look-back window.
+    """
     indexes = sorted({c.rrn_index for c in candidates})
-    residents: dict[str, Any] = {}
-    for chunk in _chunks(indexes):
-        for r in session.execute(
-            select(
-                Resident.rrn_index,
-                Resident.birth_date,
-                Resident.sex,
-                Resident.household_key,
-                Resident.relation,
-                Resident.dong_code,
-                Resident.status,
-                Resident.name,
-            ).where(Resident.rrn_index.in_(chunk))  # fmt: skip
-        ):
-            residents[r.rrn_index] = r
-    district_dongs = set(session.scalars(select(Dong.code).where(Dong.district_id == program.department.district_id)))
-    households = sorted({r.household_key for r in residents.values()})
+    in_district = (
+        select(Dong.id)
+        .where(Dong.code == Resident.dong_code, Dong.district_id == program.department.district_id)
+        .exists()
+    )
     members: dict[str, list[Any]] = defaultdict(list)
-    for chunk in _chunks(households):
+    for chunk in _chunks(indexes):
+        households = select(Resident.household_key).where(Resident.rrn_index.in_(chunk))
         for m in session.execute(
-            select(Resident.rrn_index, Resident.household_key, Resident.birth_date, Resident.status).where(
-                Resident.household_key.in_(chunk)
-            )
-        ):
+            select(
+                Resident.rrn_index, Resident.birth_date, Resident.sex, Resident.household_key, Resident.relation,
+                Resident.dong_code, Resident.status, Resident.name, in_district.label("in_district"),
+            ).where(Resident.household_key.in_(households))
+        ):  # fmt: skip
             members[m.household_key].append(m)
+    wanted = set(indexes)
+    residents = {m.rrn_index: m for ms in members.values() for m in ms if m.rrn_index in wanted}
     member_household = {m.rrn_index: key for key, ms in members.items() for m in ms}
     receipts: dict[str, int] = defaultdict(int)
     since = today - timedelta(days=lookback_days)
@@ -168,7 +173,7 @@ def registry_facts(
                 "resident.age": age_on(r.birth_date, today),
                 "resident.sex": r.sex,
                 "resident.dong_code": r.dong_code,
-                "resident.in_district": r.dong_code in district_dongs,
+                "resident.in_district": bool(r.in_district),
                 "resident.is_household_head": r.relation == "head",
                 "household.size": len(active),
                 "household.single_person": len(active) == 1,
@@ -211,7 +216,7 @@ def complete_facts(candidate: Candidate, registry: RegistryFacts, state: Nominat
     ]  # fmt: skip
     first_code, first_name = ("", "")
     if same_person:
-        first_code, first_name = state.institutions.get(same_person[0].institution_id, ("", ""))
+        first_code, first_name = state.institution(same_person[0].institution_id)
     values.update(
         {
             "nominee.name_matches": registry_name is not None and _same_name(registry_name, candidate.name),

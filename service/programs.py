@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 import rules
 
@@ -26,7 +26,14 @@ def _ruleset_errors(exc: rules.RuleSetError, prefix: str = "") -> dict[str, list
 
 
 def get_program(session: Session, code: str) -> Program:
-    program = session.scalar(select(Program).where(Program.code == code))
+    program = session.scalar(
+        select(Program)
+        .where(Program.code == code)
+        .options(
+            joinedload(Program.department), joinedload(Program.category), joinedload(Program.sponsor),
+            joinedload(Program.ruleset_version),
+        )
+    )  # fmt: skip
     if program is None:
         raise NotFound(f"사업 '{code}'을(를) 찾을 수 없습니다", f"program '{code}' not found")
     return program

@@ -298,7 +298,8 @@ def _write_resident_batch(
             else:
                 result.unchanged += 1
         if inserts:
-            session.execute(insert(Resident), inserts)
+            # render_nulls: one INSERT for the batch, not one per distinct set of None columns
+            session.execute(insert(Resident).execution_options(render_nulls=True), inserts)
         if updates:
             session.execute(update(Resident), updates)
         result.inserted += len(inserts)
@@ -395,7 +396,7 @@ def _write_receipt_batch(
         ]
         result.unchanged += len(clean) - len(inserts) - len(updates)
         if inserts:
-            session.execute(insert(Receipt), inserts)
+            session.execute(insert(Receipt).execution_options(render_nulls=True), inserts)
         if updates:
             session.execute(update(Receipt), updates)
         result.inserted += len(inserts)
