@@ -25,9 +25,7 @@ from service.db import get_db, make_engine
 from service.migrations_runner import upgrade
 from service.models import Base
 
-PG_ADMIN_URL = os.environ.get(
-    "SEONBYEOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("SEONBYEOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 _pg_reason: str | None = None
 

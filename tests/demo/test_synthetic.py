@@ -101,9 +101,7 @@ def test_institutions(district: dict[str, Any]) -> None:
         if "dong" in inst:
             assert inst["dong"] in dongs, inst
     assert set(by_kind) == {"department", "community_center", "welfare_center", "private"}
-    assert {"code": "welfare-policy", "name": "복지정책과", "kind": "department"} in by_kind[
-        "department"
-    ]
+    assert {"code": "welfare-policy", "name": "복지정책과", "kind": "department"} in by_kind["department"]
     assert 3 <= len(by_kind["department"]) <= 4
     centers = by_kind["community_center"]
     assert len(centers) == 17
@@ -178,9 +176,7 @@ def test_households(residents: list[dict[str, str]]) -> None:
         assert members[0]["relation"] == "head"
         assert len({(m["dong_code"], m["address"]) for m in members}) == 1
     single_elderly = sum(
-        1
-        for m in households.values()
-        if len(m) == 1 and date.fromisoformat(m[0]["birth_date"]).year <= 1961
+        1 for m in households.values() if len(m) == 1 and date.fromisoformat(m[0]["birth_date"]).year <= 1961
     )
     assert single_elderly / len(households) > 0.15
 
@@ -195,11 +191,7 @@ def test_shares(residents: list[dict[str, str]]) -> None:
     assert all(re.fullmatch(r"11\d{8}", r["dong_code"]) for r in outside)
     assert not any(r["dong_code"].startswith("11200") for r in outside)
     assert all(r["address"].startswith("서울특별시 ") for r in residents)
-    assert all(
-        r["address"].startswith("서울특별시 성동구 ")
-        for r in residents
-        if r["dong_code"] in APPENDIX_DONGS
-    )
+    assert all(r["address"].startswith("서울특별시 성동구 ") for r in residents if r["dong_code"] in APPENDIX_DONGS)
 
 
 def test_status_dates(residents: list[dict[str, str]]) -> None:
@@ -235,9 +227,7 @@ def test_receipts_are_deterministic(residents: list[dict[str, str]]) -> None:
     assert list(generate_receipts(sample, seed=1)) != list(generate_receipts(sample, seed=2))
 
 
-def test_receipts(
-    residents: list[dict[str, str]], receipts: list[dict[str, str]], district: dict[str, Any]
-) -> None:
+def test_receipts(residents: list[dict[str, str]], receipts: list[dict[str, str]], district: dict[str, Any]) -> None:
     categories = {c["code"] for c in district["resource_categories"]}
     by_rrn = {r["rrn"]: r for r in residents}
     households = {r["household_id"] for r in residents}
@@ -260,8 +250,7 @@ def test_receipts(
             {
                 r["provider"]
                 for r in recs
-                if r["resource_category"] == "kimchi"
-                and date.fromisoformat(r["received_on"]) > year_ago
+                if r["resource_category"] == "kimchi" and date.fromisoformat(r["received_on"]) > year_ago
             }
         )
         >= 2
@@ -271,9 +260,7 @@ def test_receipts(
     assert len(keys) == len(set(keys))
 
 
-def test_receipts_pass_the_importer(
-    district: dict[str, Any], receipts: list[dict[str, str]]
-) -> None:
+def test_receipts_pass_the_importer(district: dict[str, Any], receipts: list[dict[str, str]]) -> None:
     importer = pytest.importorskip("service.registry_import")
     categories = {c["code"] for c in district["resource_categories"]}
     for row in receipts:
@@ -305,9 +292,7 @@ def test_programs_reference_the_district(district: dict[str, Any]) -> None:
         assert date(2026, 11, 1) <= starts < ends <= date(2027, 2, 28)
     kimchi, rice, coal = DEMO_PROGRAMS
     assert kimchi["parameters"] == {"household_limit": 1, "lookback_days": 365, "min_age": 65}
-    assert (
-        set(rice["parameters"]) == set(coal["parameters"]) == {"household_limit", "lookback_days"}
-    )
+    assert set(rice["parameters"]) == set(coal["parameters"]) == {"household_limit", "lookback_days"}
 
 
 # --------------------------------------------------------------------------- nominations
@@ -338,9 +323,7 @@ def test_nomination_mix(
 ) -> None:
     by_rrn = {r["rrn"]: r for r in residents}
     kinds = {i["code"]: i["kind"] for i in district["institutions"]}
-    center_of = {
-        i["dong"]: i["code"] for i in district["institutions"] if i["kind"] == "community_center"
-    }
+    center_of = {i["dong"]: i["code"] for i in district["institutions"] if i["kind"] == "community_center"}
 
     known = [n for n in nominations if n["rrn"] in by_rrn]
     assert 2 <= len(nominations) - len(known) <= 3  # RRNs in no registry

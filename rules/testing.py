@@ -1,0 +1,71 @@
+"""The `rules test` runner: validate rule-set files and run their examples through the engine.
+
+Policy staff edit YAML, not Python; this is their test suite. Every failure names the file,
+the line and the field so the fix is obvious, and the exit status gates CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from rules.engine import evaluate
+from rules.errors import Problem
+from rules.facts import complete_facts
+from rules.loader import load_paths_with_fallback
+from rules.model import Example, RuleSet
+from rules.verdict import outcome_of
+
+DEFAULT_POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
+"""The project's shipped policies; bases missing from the tested paths are taken from here."""
+
+
+def check_example(ruleset: RuleSet, example: Example) -> Problem | None:
+    """Run one example through the engine; return what differs from its expectation."""
+    fired = evaluate(ruleset, complete_facts(example.facts))
+    outcome = outcome_of(ruleset, fired)
+    field = f"examples[{example.index}].expect"
+    shown = ", ".join(r for r in ruleset.rule_ids if r in fired) or "none"
+    if example.outcome is not None and outcome != example.outcome:
+        return Problem(
+            example.source,
+            example.line,
+            f"{field}.outcome",
+            f"{example.name!r}: expected {example.outcome}, got {outcome} (fired: {shown})",
+        )
+    if example.rules is not None and fired != example.rules:
+        want = ", ".join(r for r in ruleset.rule_ids if r in example.rules) or "none"
+        return Problem(
+            example.source,
+            example.line,
+            f"{field}.rules",
+            f"{example.name!r}: expected rules [{want}], fired [{shown}]",
+        )
+    return None
+
+
+def run_rule_tests(paths: Iterable[Path], out: TextIO, *, fallback_dir: Path | None = DEFAULT_POLICIES_DIR) -> int:
+    """Validate the rule-set files under `paths` and run their examples; 0 when all pass."""
+    rulesets, problems = load_paths_with_fallback(list(paths), fallback_dir)
+    for problem in problems:
+        out.write(f"ERROR {problem}\n")
+    passed = failed = 0
+    for ruleset in sorted(rulesets.values(), key=lambda r: (r.source, r.name)):
+        out.write(f"{ruleset.name} ({ruleset.source}, {len(ruleset.rules)} rules)\n")
+        if not ruleset.examples:
+            out.write("  (no examples)\n")
+        for example in ruleset.examples:
+            failure = check_example(ruleset, example)
+            if failure is None:
+                passed += 1
+                out.write(f"  ok    {example.name}\n")
+            else:
+                failed += 1
+                out.write(f"  FAIL  {failure}\n")
+    status = "FAILED" if failed or problems else "OK"
+    out.write(
+        f"{status}: {len(rulesets)} rule sets, {passed + failed} examples, {passed} passed, "
+        f"{failed} failed, {len(problems)} validation errors\n"
+    )
+    return 1 if failed or problems else 0

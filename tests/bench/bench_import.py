@@ -1,0 +1,297 @@
+"""Benchmark the resident-registry import (``seonbyeol import-residents``) on SQLite and PostgreSQL.
+
+Run it as a script (it is not a pytest test)::
+
+    .venv/bin/python tests/bench/bench_import.py [--rows N] [--backend sqlite|postgresql|both]
+
+What it does, for each backend:
+
+1. writes a residents CSV of N synthetic rows (``service.demo.synthetic.generate_residents``);
+2. **baseline**: reads and validates that CSV without writing anything (``read_csv`` +
+   ``parse_resident_row``), the floor any import has to pay;
+3. **import**: a fresh database (SQLite file or a scratch PostgreSQL database), migrated, then
+   ``import_residents(..., batch_size=2000)`` timed;
+4. **re-import**: the same file again into the same database (every row unchanged).
+
+Each phase runs in its own child process so that its peak RSS (``getrusage``) is its own; the
+resident set size is also sampled every few batches to show that it stays flat while rows flow.
+Ratios are printed against the baseline measured in the same run.
+
+The generator numbers residents with a six-digit serial, so one run of it gives at most 999,999
+unique RRNs. Rows past that come from a second run (another seed) written as foreigners' numbers
+(7th digit + 4: 5/6 for 1900s births, 7/8 for 2000s, same sex parity, valid per the contract)
+with their own household ids, which keeps every RRN unique up to 1,999,998 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_URL = os.environ.get("SEONBYEOL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CHUNK = 999_999  # generate_residents' limit: six-digit serials
+MAX_ROWS = 2 * CHUNK
+SAMPLE_EVERY = 50_000  # rows between RSS samples
+
+
+# --------------------------------------------------------------------------- data
+
+
+def synthetic_rows(count: int) -> Iterator[dict[str, str]]:
+    """``count`` resident rows with unique RRNs (see the module docstring for > 999,999)."""
+    from service.demo.synthetic import generate_residents
+
+    if not 0 < count <= MAX_ROWS:
+        raise SystemExit(f"--rows must be between 1 and {MAX_ROWS:,}")
+    yield from generate_residents(min(count, CHUNK))
+    if count > CHUNK:
+        for row in generate_residents(count - CHUNK, seed=7102):
+            rrn = row["rrn"]
+            row["rrn"] = f"{rrn[:7]}{int(rrn[7]) + 4}{rrn[8:]}"
+            row["household_id"] = "F" + row["household_id"][1:]
+            yield row
+
+
+def write_csv(path: Path, count: int) -> None:
+    from service.registry_import import RESIDENT_COLUMNS
+
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=RESIDENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(synthetic_rows(count))
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def sampled(rows: Iterable[tuple[int, dict[str, str]]], samples: list[tuple[int, float]]) -> Iterator[Any]:
+    """Pass rows through, noting (rows so far, RSS MiB) every SAMPLE_EVERY rows."""
+    for n, item in enumerate(rows, start=1):
+        if n % SAMPLE_EVERY == 0:
+            samples.append((n, round(rss_mib(), 1)))
+        yield item
+
+
+# --------------------------------------------------------------------------- phases (child processes)
+
+
+def _app(url: str, instance: str) -> Any:
+    from service import create_app
+
+    key = base64.urlsafe_b64encode(b"b" * 32).decode()
+    return create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "DATA_KEY": key, "SECRET_KEY": "x"})
+
+
+def phase_parse(csv_path: Path) -> dict[str, Any]:
+    from service.registry_import import RESIDENT_COLUMNS, RowError, parse_resident_row, read_csv
+
+    today = date.today()
+    samples: list[tuple[int, float]] = []
+    start_rss = rss_mib()
+    t0 = time.perf_counter()
+    rows = rejected = 0
+    for _line, row in sampled(read_csv(csv_path, RESIDENT_COLUMNS), samples):
+        rows += 1
+        try:
+            parse_resident_row(row, today)
+        except RowError:
+            rejected += 1
+    elapsed = time.perf_counter() - t0
+    return {"rows": rows, "rejected": rejected, "seconds": elapsed, "start_rss": start_rss,
+            "peak_rss": peak_rss_mib(), "samples": samples}  # fmt: skip
+
+
+def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict[str, Any]:
+    from service.db import get_db
+    from service.migrations_runner import upgrade
+    from service.registry_import import RESIDENT_COLUMNS, import_residents, read_csv
+    from service.security import get_cipher
+
+    app = _app(url, instance)
+    with app.app_context():
+        database = get_db(app)
+        if migrate:
+            upgrade(database.engine)
+        samples: list[tuple[int, float]] = []
+        start_rss = rss_mib()
+        t0 = time.perf_counter()
+        result = import_residents(
+            database.sessionmaker,
+            sampled(read_csv(csv_path, RESIDENT_COLUMNS), samples),
+            get_cipher(app),
+            batch_size=2000,
+        )
+        elapsed = time.perf_counter() - t0
+        database.engine.dispose()
+    return {"rows": result.read, "inserted": result.inserted, "updated": result.updated,
+            "unchanged": result.unchanged, "rejected": result.rejected, "seconds": elapsed,
+            "start_rss": start_rss, "peak_rss": peak_rss_mib(), "samples": samples}  # fmt: skip
+
+
+def run_phase(*args: str) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter; its last stdout line is the JSON result."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--phase", *args], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"phase {args[0]} failed ({proc.returncode})")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
+
+
+def create_pg_database(name: str) -> str:
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+def drop_pg_database(name: str) -> None:
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_size(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()
+    return str(row[0]) if row else "?"
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _rate(result: dict[str, Any]) -> float:
+    return float(result["rows"]) / result["seconds"] if result["seconds"] else float("inf")
+
+
+def _samples(result: dict[str, Any]) -> str:
+    samples = result["samples"]
+    if not samples:
+        return "-"
+    step = max(1, len(samples) // 6)
+    picked = samples[::step]
+    if picked[-1] != samples[-1]:
+        picked.append(samples[-1])
+    return ", ".join(f"{n // 1000}k:{mib:.0f}" for n, mib in picked)
+
+
+def report_phase(label: str, result: dict[str, Any], baseline: dict[str, Any] | None) -> None:
+    rate = _rate(result)
+    ratio = ""
+    if baseline is not None:
+        times = result["seconds"] / baseline["seconds"]
+        ratio = f"  = {times:.2f}x the parse time ({rate / _rate(baseline):.2f} of its rate)"
+    if "inserted" in result:
+        counts = (f"  [inserted {result['inserted']:,}, updated {result['updated']:,}, "
+                  f"unchanged {result['unchanged']:,}, rejected {result['rejected']:,}]")  # fmt: skip
+    else:
+        counts = f"  [rejected {result['rejected']:,}]"
+    print(f"  {label:<11} {result['rows']:>10,} rows {result['seconds']:9.1f} s {rate:>10,.0f} rows/s{ratio}")
+    print(f"  {'':<11} peak RSS {result['peak_rss']:.0f} MiB (RSS at start {result['start_rss']:.0f} MiB);"
+          f" RSS by rows (k:MiB) {_samples(result)}{counts}")  # fmt: skip
+
+
+def bench_backend(backend: str, csv_path: Path, tmp: Path, baseline: dict[str, Any]) -> dict[str, Any]:
+    instance = tmp / f"instance-{backend}"
+    instance.mkdir()
+    db_name = f"bench_import_{os.getpid()}"
+    url = f"sqlite:///{tmp / 'bench.db'}" if backend == "sqlite" else create_pg_database(db_name)
+    try:
+        first = run_phase("import", str(csv_path), url, str(instance), "migrate")
+        second = run_phase("import", str(csv_path), url, str(instance), "")
+        size = f"{(tmp / 'bench.db').stat().st_size / 2**20:.0f} MiB" if backend == "sqlite" else pg_size(url)
+    finally:
+        if backend == "postgresql":
+            drop_pg_database(db_name)
+    print(f"\n{backend} (database size after import: {size})")
+    report_phase("parse", baseline, None)
+    report_phase("import", first, baseline)
+    report_phase("re-import", second, baseline)
+    return {"backend": backend, "import": first, "reimport": second, "size": size}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--keep-csv", type=Path, default=None, help="reuse or keep the CSV at this path")
+    parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.phase:  # child process
+        kind, csv_path, *rest = args.phase
+        if kind == "parse":
+            out = phase_parse(Path(csv_path))
+        else:
+            url, instance, migrate = (*rest, "")[:3]
+            out = phase_import(Path(csv_path), url, instance, migrate == "migrate")
+        print(json.dumps(out))
+        return
+
+    backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    print(f"bench_import: {args.rows:,} rows, backends {', '.join(backends)}, {os.cpu_count()} CPUs, "
+          f"Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench_import_") as tmpdir:
+        tmp = Path(tmpdir)
+        csv_path = args.keep_csv or tmp / "residents.csv"
+        if args.keep_csv and csv_path.exists() and _line_count(csv_path) == args.rows + 1:
+            print(f"reusing {csv_path}")
+        else:
+            t0 = time.perf_counter()
+            write_csv(csv_path, args.rows)
+            print(f"generated {csv_path.name}: {csv_path.stat().st_size / 2**20:.0f} MiB "
+                  f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        baseline = run_phase("parse", str(csv_path))
+        if baseline["rejected"]:
+            raise SystemExit(f"the synthetic CSV has {baseline['rejected']} invalid rows")
+        for backend in backends:
+            bench_backend(backend, csv_path, tmp, baseline)
+
+
+def _line_count(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in islice(fh, None))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The durable adapter: threads, forks, versions and the limits of durable it works around."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from rules import FACTS, FactsError, RuleSet, complete_facts, evaluate, load_text, reference
+from rules.compile import compile_ruleset
+from tests.rules.helpers import shipped
+
+THREADS = 8
+PER_THREAD = 2_000
+
+
+def _random_facts(rng: random.Random) -> dict[str, object]:
+    facts: dict[str, Any] = complete_facts({})
+    facts["resident.found"] = rng.random() < 0.9
+    facts["resident.status"] = rng.choice(["active", "active", "deceased", "moved_out", ""])
+    facts["resident.age"] = rng.randint(-1, 100)
+    facts["resident.in_district"] = rng.random() < 0.8
+    facts["resident.dong_code"] = rng.choice(["1120058000", "1120052000", "1168064000"])
+    facts["resident.is_household_head"] = rng.random() < 0.7
+    facts["nominee.name_matches"] = rng.random() < 0.9
+    facts["person.earlier_open_nominations"] = rng.choice([0, 0, 0, 1, 2])
+    facts["household.size"] = rng.randint(0, 6)
+    facts["household.single_person"] = facts["household.size"] == 1
+    facts["household.members_aged_65_plus"] = rng.randint(0, 2)
+    facts["household.earlier_open_nominations"] = rng.choice([0, 0, 1])
+    facts["household.receipts_same_category"] = rng.choice([0, 0, 1, 2, 3])
+    return facts
+
+
+def test_eight_threads_share_one_engine_without_a_wrong_result() -> None:
+    library = shipped()
+    rulesets = list(library)
+    wrong: list[tuple[str, dict[str, object]]] = []
+    done = [0] * THREADS
+
+    def work(index: int) -> None:
+        rng = random.Random(index)
+        for _ in range(PER_THREAD):
+            ruleset = rng.choice(rulesets)
+            facts = _random_facts(rng)
+            if evaluate(ruleset, facts) != reference.evaluate(ruleset, facts):
+                wrong.append((ruleset.name, facts))
+            done[index] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert done == [PER_THREAD] * THREADS
+    assert wrong == []
+
+
+def test_an_older_version_still_evaluates_after_a_newer_one_is_compiled() -> None:
+    base = shipped().get("kimchi-winter")
+    v1 = base.derive("kimchi-2026", {"household_limit": 1}, version=1)
+    v2 = v1.derive("kimchi-2026", {"household_limit": 3}, version=2)
+    facts = complete_facts({"household.receipts_same_category": 2})
+    assert evaluate(v1, facts) == {"household_resource_limit"}
+    assert evaluate(v2, facts) == frozenset()
+    assert evaluate(v1, facts) == {"household_resource_limit"}
+    assert evaluate(load_text(v1.to_yaml()), facts) == {"household_resource_limit"}
+
+
+def test_same_name_and_version_with_other_content_do_not_collide() -> None:
+    """Two databases in one process may publish `p@1` with different thresholds."""
+    base = shipped().get("base-screening")
+    one = base.derive("p", {"household_limit": 1}, version=1)
+    five = base.derive("p", {"household_limit": 5}, version=1)
+    facts = complete_facts({"household.receipts_same_category": 3})
+    assert evaluate(one, facts) == {"household_resource_limit"}
+    assert evaluate(five, facts) == frozenset()
+
+
+def test_facts_must_match_the_catalogue() -> None:
+    ruleset = shipped().get("base-screening")
+    facts = complete_facts({})
+    del facts["resident.age"]
+    with pytest.raises(FactsError, match="resident.age"):
+        evaluate(ruleset, facts)
+    with pytest.raises(FactsError, match="resident.found"):
+        evaluate(ruleset, {**complete_facts({}), "resident.found": "yes"})
+
+
+def test_dotted_names_never_reach_durable() -> None:
+    compiled = compile_ruleset(shipped().get("heating-coal"))
+    text = compiled.definition_json
+    for name in FACTS:
+        assert f'"{name}"' not in text
+    assert compiled.engine_name == f"rs_{shipped().get('heating-coal').sha256}"
+    assert '"_seen"' in text and '"_probe": 1' in text
+
+
+def test_widest_allowed_condition_compiles_and_agrees(tmp_path: Any) -> None:
+    """64 and-alternatives: more than durable accepts in one `$or`, so they are chunked."""
+    ages = ", ".join(str(a) for a in range(60, 68))
+    dongs = ", ".join(f'"11200{n}000"' for n in range(50, 58))
+    text = f"""\
+ruleset: wide
+title: {{ko: 넓은, en: Wide}}
+rules:
+  - id: wide
+    severity: review
+    when:
+      all:
+        - {{fact: resident.age, in: [{ages}]}}
+        - {{fact: resident.dong_code, in: [{dongs}]}}
+    message: {{ko: 가, en: a}}
+"""
+    ruleset = load_text(text)
+    assert len(json.loads(compile_ruleset(ruleset).definition_json)[f"rs_{ruleset.sha256}"]) > 2
+    rng = random.Random(7)
+    for _ in range(500):
+        facts = complete_facts(
+            {
+                "resident.age": rng.randint(58, 70),
+                "resident.dong_code": f"11200{rng.randint(48, 60)}000",
+            }
+        )
+        assert evaluate(ruleset, facts) == reference.evaluate(ruleset, facts)
+
+
+def test_a_forked_child_builds_its_own_host() -> None:
+    ruleset = shipped().get("base-screening")
+    facts = complete_facts({"resident.status": "deceased"})
+    assert evaluate(ruleset, facts) == {"deceased"}  # the parent's host exists now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            fired = sorted(evaluate(ruleset, facts))
+            other = sorted(evaluate(dataclasses.replace(ruleset, name="child-only"), facts))
+            os.write(write, json.dumps([fired, other]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert json.loads(answer) == [["deceased"], ["deceased"]]
+    assert evaluate(ruleset, facts) == {"deceased"}
+
+
+def test_ruleset_from_memory_is_evaluated_like_a_loaded_one() -> None:
+    loaded = shipped().get("rice-support")
+    copy = RuleSet(
+        name=loaded.name,
+        title=loaded.title,
+        parameters=dict(loaded.parameters),
+        rules=loaded.rules,
+    )
+    assert copy.sha256 == loaded.sha256
+    facts = complete_facts({"resident.is_household_head": False})
+    assert evaluate(copy, facts) == evaluate(loaded, facts) == {"not_household_head"}
+
+
+def test_the_host_starts_no_timer_threads() -> None:
+    """durable's Host starts 0.2 s timer loops that call into the C engine; ours must not."""
+    evaluate(shipped().get("base-screening"), complete_facts({}))
+    timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    assert timers == []
