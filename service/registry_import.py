@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import clock
 from . import rrn as rrn_mod
 from .crypto import RRNCipher
 from .models import RESIDENT_STATUSES, Receipt, Resident, ResourceCategory, utcnow
@@ -224,6 +225,35 @@ def _batches(rows: Iterable[tuple[int, dict[str, str]]], size: int) -> Iterator[
         yield batch
 
 
+def _run_batches(
+    rows: Iterable[tuple[int, dict[str, str]]],
+    batch_size: int,
+    parse: Callable[[dict[str, str]], tuple[Hashable, dict[str, Any]]],
+    duplicate: str,
+    write: Callable[[dict[Any, tuple[int, dict[str, Any]]], ImportResult], None],
+) -> ImportResult:
+    """Validate rows one by one (rejecting bad ones by line, and repeats of a key within a
+    batch), then hand each batch's clean rows, keyed, to ``write``."""
+    result = ImportResult()
+    for batch in _batches(rows, batch_size):
+        clean: dict[Any, tuple[int, dict[str, Any]]] = {}
+        for line, row in batch:
+            result.read += 1
+            try:
+                key, values = parse(row)
+            except RowError as exc:
+                result.reject(line, str(exc))
+                continue
+            if key in clean:
+                first = clean[key][0]
+                result.reject(line, duplicate.format(line=first))
+                continue
+            clean[key] = (line, values)
+        if clean:
+            write(clean, result)
+    return result
+
+
 def import_residents(
     sessions: sessionmaker[Session],
     rows: Iterable[tuple[int, dict[str, str]]],
@@ -232,29 +262,17 @@ def import_residents(
     today: date | None = None,
 ) -> ImportResult:
     """Upsert snapshot rows by RRN, one committed transaction per batch."""
-    today = today or date.today()
-    result = ImportResult()
-    for batch in _batches(rows, batch_size):
-        clean: dict[str, tuple[int, dict[str, Any]]] = {}
-        for line, row in batch:
-            result.read += 1
-            try:
-                values = parse_resident_row(row, today)
-            except RowError as exc:
-                result.reject(line, str(exc))
-                continue
-            key = cipher.blind_index(values["rrn"].digits)
-            if key in clean:
-                result.reject(
-                    line,
-                    f"rrn: {clean[key][0]}행과 같은 주민등록번호입니다 (duplicate of line {clean[key][0]})",
-                )
-                continue
-            values["row_digest"] = _digest(values)
-            clean[key] = (line, values)
-        if clean:
-            _write_resident_batch(sessions, clean, cipher, result)
-    return result
+    day = today or clock.today()
+
+    def parse(row: dict[str, str]) -> tuple[Hashable, dict[str, Any]]:
+        values = parse_resident_row(row, day)
+        values["row_digest"] = _digest(values)
+        return cipher.blind_index(values["rrn"].digits), values
+
+    return _run_batches(
+        rows, batch_size, parse, "rrn: {line}행과 같은 주민등록번호입니다 (duplicate of line {line})",
+        lambda clean, result: _write_resident_batch(sessions, clean, cipher, result),
+    )  # fmt: skip
 
 
 def _write_resident_batch(
@@ -336,36 +354,19 @@ def import_receipts(
 ) -> ImportResult:
     """Insert receipts; a receipt already stored (same person, category, date, provider) is kept
     and only its quantity updated, so re-importing a file changes nothing."""
-    today = today or date.today()
+    day = today or clock.today()
     with sessions() as session:
         categories = set(session.scalars(select(ResourceCategory.code)))
-    result = ImportResult()
-    for batch in _batches(rows, batch_size):
-        clean: dict[tuple[str, str, date, str], tuple[int, dict[str, Any]]] = {}
-        for line, row in batch:
-            result.read += 1
-            try:
-                values = parse_receipt_row(row, categories, today)
-            except RowError as exc:
-                result.reject(line, str(exc))
-                continue
-            values["rrn_index"] = cipher.blind_index(values.pop("rrn").digits)
-            key = (
-                values["rrn_index"],
-                values["category_code"],
-                values["received_on"],
-                values["provider"],
-            )
-            if key in clean:
-                result.reject(
-                    line,
-                    f"{clean[key][0]}행과 같은 수혜 기록입니다 (duplicate of line {clean[key][0]})",
-                )
-                continue
-            clean[key] = (line, values)
-        if clean:
-            _write_receipt_batch(sessions, clean, result)
-    return result
+
+    def parse(row: dict[str, str]) -> tuple[Hashable, dict[str, Any]]:
+        values = parse_receipt_row(row, categories, day)
+        values["rrn_index"] = cipher.blind_index(values.pop("rrn").digits)
+        return (values["rrn_index"], values["category_code"], values["received_on"], values["provider"]), values
+
+    return _run_batches(
+        rows, batch_size, parse, "{line}행과 같은 수혜 기록입니다 (duplicate of line {line})",
+        lambda clean, result: _write_receipt_batch(sessions, clean, result),
+    )  # fmt: skip
 
 
 def _write_receipt_batch(
