@@ -369,17 +369,3 @@ def can_see(principal: Principal, nomination: Nomination) -> bool:
             nomination.institution_id == principal.institution_id
         )
     return nomination.institution_id == principal.institution_id
-
-
-def history(session: Session, nomination: Nomination) -> list[dict[str, Any]]:
-    return [
-        v.body
-        for v in session.scalars(select(Verdict).where(Verdict.nomination_id == nomination.id).order_by(Verdict.id))
-    ]
-
-
-def current_verdict(session: Session, nomination: Nomination) -> dict[str, Any]:
-    row = session.scalar(
-        select(Verdict).where(Verdict.nomination_id == nomination.id).order_by(Verdict.id.desc()).limit(1)
-    )
-    return row.body if row is not None else {}
