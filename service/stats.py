@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from .models import Dong, Institution, Nomination, Program, Resident, ResourceCategory, Sponsor
 from .security import Principal
 
-GROUPS = ("dong", "institution", "sponsor", "category", "program")
 METRICS = ("nominations", "eligible", "review", "ineligible", "open", "confirmed", "delivered",
            "cancelled", "people")  # fmt: skip
+
+
+_GROUPINGS: dict[str, tuple[Any, Any, Callable[[Select[Any]], Select[Any]]]] = {
+    "dong": (
+        Resident.dong_code, Dong.name,
+        lambda q: q.outerjoin(Resident, Resident.rrn_index == Nomination.rrn_index)
+        .outerjoin(Dong, Dong.code == Resident.dong_code),
+    ),
+    "institution": (
+        Institution.code, Institution.name, lambda q: q.join(Institution, Institution.id == Nomination.institution_id)
+    ),
+    "sponsor": (Sponsor.code, Sponsor.name, lambda q: q.outerjoin(Sponsor, Sponsor.id == Program.sponsor_id)),
+    "category": (
+        ResourceCategory.code, ResourceCategory.name,
+        lambda q: q.join(ResourceCategory, ResourceCategory.id == Program.category_id),
+    ),
+    "program": (Program.code, Program.name, lambda q: q),
+}  # fmt: skip
+GROUPS = tuple(_GROUPINGS)
 
 
 def statistics(session: Session, by: str, principal: Principal, program_code: str | None = None) -> dict[str, Any]:
@@ -20,36 +39,10 @@ def statistics(session: Session, by: str, principal: Principal, program_code: st
 
     A department sees its own programs only; admins and auditors see every program.
     """
-    if by == "dong":
-        key, label = Resident.dong_code, Dong.name
-        base = (
-            select()
-            .select_from(Nomination)
-            .outerjoin(Resident, Resident.rrn_index == Nomination.rrn_index)
-            .outerjoin(Dong, Dong.code == Resident.dong_code)
-        )
-    elif by == "institution":
-        key, label = Institution.code, Institution.name
-        base = select().select_from(Nomination).join(Institution, Institution.id == Nomination.institution_id)
-    elif by == "sponsor":
-        key, label = Sponsor.code, Sponsor.name
-        base = (
-            select().select_from(Nomination).join(Program, Program.id == Nomination.program_id)
-            .outerjoin(Sponsor, Sponsor.id == Program.sponsor_id)
-        )  # fmt: skip
-    elif by == "category":
-        key, label = ResourceCategory.code, ResourceCategory.name
-        base = (
-            select().select_from(Nomination).join(Program, Program.id == Nomination.program_id)
-            .join(ResourceCategory, ResourceCategory.id == Program.category_id)
-        )  # fmt: skip
-    elif by == "program":
-        key, label = Program.code, Program.name
-        base = select().select_from(Nomination).join(Program, Program.id == Nomination.program_id)
-    else:
+    if by not in _GROUPINGS:
         raise ValueError(by)
-    if by in ("dong", "institution") and (principal.role == "department" or program_code):
-        base = base.join(Program, Program.id == Nomination.program_id)
+    key, label, join = _GROUPINGS[by]
+    base = join(select().select_from(Nomination).join(Program, Program.id == Nomination.program_id))
     if principal.role == "department":
         base = base.where(Program.department_id == principal.institution_id)
     if program_code:

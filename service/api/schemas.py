@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from .. import rrn as rrn_mod
+from ..stats import GROUPS
 
 CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="소문자·숫자·하이픈으로 된 코드여야 합니다 (lowercase code)")
 
@@ -141,9 +142,7 @@ class StatsArgs(BaseSchema):
     class Meta:
         unknown = EXCLUDE
 
-    by = fields.String(
-        required=True, validate=validate.OneOf(["dong", "institution", "sponsor", "category", "program"])
-    )
+    by = fields.String(required=True, validate=validate.OneOf(GROUPS))
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
     program = fields.String(load_default=None)
 
