@@ -116,12 +116,7 @@ class Library:
     def from_paths(cls, paths: Iterable[str | Path], *, fallback: Library | None = None) -> Library:
         """Load the given files and directories as one set (see from_directory)."""
         problems: list[Problem] = []
-        files: list[Path] = []
-        for path in map(Path, paths):
-            if not path.exists():
-                problems.append(Problem(str(path), 0, "", "no such file or directory"))
-            else:
-                files.extend(_yaml_files(path))
+        files = _collect_files(paths, problems)
         raws = _index(files, problems)
         external = fallback._rulesets.get if fallback else (lambda _name: None)
         resolved = _resolve(raws, raws, external, problems)
@@ -149,6 +144,17 @@ class Library:
         return len(self._rulesets)
 
 
+def _collect_files(paths: Iterable[str | Path], problems: list[Problem]) -> list[Path]:
+    """The YAML files of the given files and directories; a missing path is a problem."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            problems.append(Problem(str(path), 0, "", "no such file or directory"))
+        else:
+            files.extend(_yaml_files(path))
+    return files
+
+
 def load_paths_with_fallback(
     paths: Iterable[str | Path], fallback_dir: str | Path | None
 ) -> tuple[dict[str, RuleSet], list[Problem]]:
@@ -158,12 +164,7 @@ def load_paths_with_fallback(
     the `rules test` runner. Problems in fallback files only show when a base is needed.
     """
     problems: list[Problem] = []
-    files: list[Path] = []
-    for path in map(Path, paths):
-        if not path.exists():
-            problems.append(Problem(str(path), 0, "", "no such file or directory"))
-        else:
-            files.extend(_yaml_files(path))
+    files = _collect_files(paths, problems)
     raws = _index(files, problems)
     given = list(raws)
     if fallback_dir is not None and Path(fallback_dir).is_dir():
