@@ -1,1 +1,48 @@
-"""The admin UI blueprint (welfare officers edit program thresholds)."""
+"""The admin UI (``/admin/``): welfare officers read programs and tune their thresholds.
+
+Server-rendered Jinja pages on KRDS markup, Korean first with an English switch (Flask-Babel),
+forms through Flask-WTF with CSRF on every POST, logins through Flask-Login. Views only parse a
+form, call a ``service`` function and render: the rules, the scope and the roles live in
+``service`` (``service.access`` decides who may do what).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask
+
+HERE = Path(__file__).resolve().parent
+TRANSLATIONS = HERE / "translations"
+
+bp = Blueprint(
+    "admin_ui",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint and the extensions it needs (login, CSRF, translations)."""
+    from flask_babel import Babel
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import auth, i18n, pages, programs  # noqa: F401 - the modules register their views on bp
+
+    if app.config.get("SESSION_COOKIE_SECURE") is None:
+        # Browsers send a Secure cookie only over HTTPS: on in production, off for the
+        # development server and the tests, which speak plain HTTP on 127.0.0.1.
+        app.config["SESSION_COOKIE_SECURE"] = app.config.get("ENV") != "development" and not app.testing
+    CSRFProtect(app)
+    Babel(
+        app,
+        default_locale=i18n.DEFAULT_LOCALE,
+        default_timezone="Asia/Seoul",
+        default_translation_directories=str(TRANSLATIONS),
+        locale_selector=i18n.select_locale,
+    )
+    auth.login_manager.init_app(app)
+    app.register_blueprint(bp)

@@ -109,6 +109,25 @@ _SPECS = (
         "세대의 동일 품목 수혜 횟수",
         "Receipts by the household of the program's resource category within lookback_days",
     ),
+    _spec(
+        "household.nominated_elsewhere",
+        int,
+        "같은 품목 다른 사업의 본인·세대원 추천 건수",
+        "Nominations of the person or another member of the household in another open program of the "
+        "same resource category, open or confirmed, whose current outcome is not ineligible",
+    ),
+    _spec(
+        "household.other_program",
+        str,
+        "다른 사업 코드",
+        'Code of the program of the earliest of those nominations ("" if none)',
+    ),
+    _spec(
+        "household.other_program_name",
+        str,
+        "다른 사업명",
+        'Display name of that program ("" if none)',
+    ),
 )
 
 FACTS: Final[Mapping[str, FactSpec]] = MappingProxyType({s.name: s for s in _SPECS})
@@ -131,6 +150,9 @@ EXAMPLE_DEFAULTS: Final[Mapping[str, FactValue]] = MappingProxyType(
         "household.members_aged_65_plus": 1,
         "household.earlier_open_nominations": 0,
         "household.receipts_same_category": 0,
+        "household.nominated_elsewhere": 0,
+        "household.other_program": "",
+        "household.other_program_name": "",
     }
 )
 """An ordinary eligible resident; YAML examples state only the facts that differ."""

@@ -14,7 +14,9 @@ from . import config as _config
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: defaults → environment → ``config`` → extensions → blueprints.
 
-    Nothing here touches the database; ``seonbyeol init-db`` migrates it.
+    Nothing here touches the database; ``seonbyeol init-db`` migrates it. The policy library
+    is loaded and validated here, so a broken policy file stops start-up with its file, line
+    and field (the CLI defers it to the commands that need it).
     """
     app = Flask(__name__, instance_relative_config=True)
     settings: dict[str, Any] = dict(_config.DEFAULTS)
@@ -37,8 +39,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import init_app as init_api
 
     init_api(app)
+    __import__("admin_ui").init_app(app)  # the admin UI blueprint at /admin/ (admin_ui/__init__.py)
 
     from .cli import register_commands
 
     register_commands(app)
+    if app.config.get("LOAD_POLICIES_AT_START", True):
+        from .policies import library
+
+        library(app)  # a policy file that fails validation stops start-up (file, line, field)
     return app

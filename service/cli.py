@@ -100,7 +100,20 @@ def _run_import(file: Path, kind: str) -> None:
             )
     except ri.ImportFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
+    _audit_cli(
+        f"registry.import_{kind}", f"file:{file.name}",
+        {"read": result.read, "inserted": result.inserted, "updated": result.updated,
+         "unchanged": result.unchanged, "rejected": result.rejected},
+    )  # fmt: skip
     _report(result, "주민 (residents)" if kind == "residents" else "수혜 이력 (receipts)")
+
+
+def _audit_cli(action: str, target: str, detail: dict[str, Any]) -> None:
+    """Record an operator's command in the access log (imports, tokens, users)."""
+    from . import audit
+
+    with db_mod.get_db().session() as session:
+        audit.record(session, audit.CLI, action, target=target, detail=detail)
 
 
 @commands.command("import-residents")
@@ -131,6 +144,7 @@ def create_token(institution: str, role: str, name: str | None) -> None:
             token = make(session, institution, role, name)
     except SecurityError as exc:
         raise click.ClickException(str(exc)) from None
+    _audit_cli("token.create", f"institution:{institution}", {"role": role, "name": name})
     click.echo(f"토큰을 만들었습니다; 다시 볼 수 없으니 보관하세요 (token for {institution}/{role}; shown once):")
     click.echo(token)
 
@@ -154,6 +168,7 @@ def create_user(username: str, institution: str, role: str, password_stdin: bool
             make(session, username, password, institution, role)
     except SecurityError as exc:
         raise click.ClickException(str(exc)) from None
+    _audit_cli("user.create", f"user:{username}", {"institution": institution, "role": role})
     click.echo(f"사용자 {username}을(를) 만들었습니다 (user created: {institution}/{role})")
 
 
@@ -167,17 +182,22 @@ def demo(count: int) -> None:
         load_demo(current_app, count, echo=click.echo)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
+    if current_app.config.get("ENV") != "production":  # a known password never exists in production
+        from .accounts import ensure_demo_login
+
+        with db_mod.get_db().session() as session:
+            click.echo(ensure_demo_login(session))
 
 
 @commands.command("rescreen")
 @click.argument("program")
 def rescreen_command(program: str) -> None:
-    """Re-screen every open nomination of PROGRAM against the newest registry and rules."""
+    """Re-screen every open and confirmed nomination of PROGRAM against the newest registry and rules."""
     from .audit import CLI
     from .db import begin_write
     from .errors import ServiceError
     from .programs import get_program
-    from .screening import rescreen
+    from .rescreening import rescreen
 
     database = db_mod.get_db()
     with database.session() as session:
@@ -197,8 +217,8 @@ def rescreen_command(program: str) -> None:
     o = summary.outcomes
     click.echo(
         f"{program}: 재심사 {summary.screened}건, 판정 변경 {summary.changed}건, 부적격 전환 "
-        f"{summary.turned_ineligible}건 (eligible {o['eligible']}, review {o['review']}, "
-        f"ineligible {o['ineligible']}; engine calls {summary.engine_calls})"
+        f"{summary.turned_ineligible}건, 새 판정 기록 {summary.stored}건 (eligible {o['eligible']}, "
+        f"review {o['review']}, ineligible {o['ineligible']}; engine calls {summary.engine_calls})"
     )
 
 
@@ -207,8 +227,15 @@ def rescreen_command(program: str) -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 def serve(bind: str, workers: int) -> None:
     """Start the production server (gunicorn, one app per worker process)."""
+    from rules import RuleSetError
+
+    from .policies import library
     from .server import run
 
+    try:  # a broken policy file stops start-up here, naming its file, line and field
+        library(current_app)
+    except RuleSetError as exc:
+        raise click.ClickException(f"정책 파일 오류로 시작하지 않습니다 (policy files are invalid):\n{exc}") from None
     run(bind=bind, workers=workers, config=current_app.config)
 
 
@@ -220,12 +247,13 @@ def rules_group() -> None:
 @rules_group.command("test", with_appcontext=False)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def rules_test(paths: tuple[Path, ...]) -> None:
-    """Validate rule-set YAML files and run their examples (default: policies/)."""
+    """Validate rule-set YAML files and run their examples (default: the configured policies
+    directory, SEONBYEOL_POLICIES_DIR or policies/)."""
     from rules.testing import run_rule_tests
 
-    from .config import PROJECT_ROOT
+    from .config import DEFAULTS, from_environment
 
-    targets = list(paths) or [PROJECT_ROOT / "policies"]
+    targets = list(paths) or [Path(from_environment().get("POLICIES_DIR") or DEFAULTS["POLICIES_DIR"])]
     code = run_rule_tests(targets, sys.stdout)
     sys.exit(code)
 
@@ -233,7 +261,9 @@ def rules_test(paths: tuple[Path, ...]) -> None:
 def _create_app(**_: Any) -> Flask:
     from . import create_app
 
-    return create_app()
+    # Commands read the policy library when they need it, so that `rules test` can report a
+    # broken policy file instead of failing to start; `serve` validates it before starting.
+    return create_app({"LOAD_POLICIES_AT_START": False})
 
 
 class _Group(FlaskGroup):

@@ -24,6 +24,14 @@ DEFAULTS: dict[str, Any] = {
     "POLICIES_DIR": str(PROJECT_ROOT / "policies"),
     "IMPORT_BATCH_SIZE": 2000,
     "JSON_AS_ASCII": False,
+    # Admin UI (admin_ui/): the session cookie is HttpOnly and SameSite=Lax; Secure is decided
+    # by admin_ui.init_app while this is None (on outside development and testing).
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": None,
+    # CSRF is checked by admin_ui on its own POSTs; the bearer-token API needs none.
+    "WTF_CSRF_CHECK_DEFAULT": False,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,  # a form stays valid for a working day
 }
 
 _ENV_KEYS = {

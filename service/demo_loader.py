@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import audit
 from . import db as db_mod
 from .district import load_district, parse_district_file
 from .models import District, Institution, Nomination, Program
@@ -50,6 +51,12 @@ def load_demo(app: Flask, residents: int = 20000, echo: Callable[[str], None] = 
     receipts = import_receipts(database.sessionmaker, enumerate(synthetic.generate_receipts(rows), start=2), cipher)
     echo(f"수혜 이력 {receipts.inserted + receipts.unchanged}건 (receipts)")
     _programs_and_nominations(app, rows, echo)
+    with database.session() as session:
+        audit.record(
+            session, audit.CLI, "demo.load", target=f"district:{district['district']['code']}",
+            detail={"residents": result.inserted + result.unchanged,
+                    "receipts": receipts.inserted + receipts.unchanged},
+        )  # fmt: skip
     return True
 
 
@@ -58,8 +65,8 @@ def _programs_and_nominations(app: Flask, rows: list[dict[str, str]], echo: Call
     from . import rrn
     from .api.schemas import ProgramIn
     from .demo import synthetic
+    from .nominating import nominate
     from .programs import create_program
-    from .screening import nominate
 
     database = db_mod.get_db(app)
     cipher = get_cipher(app)

@@ -1,9 +1,10 @@
 """Gather the flat facts the rules read, for one nominee or a whole batch.
 
-Registry facts (resident, household, receipts) are fetched for the whole batch with a few
-``IN`` queries; nomination facts (who else is already nominated) are then computed in
-memory from one query of the program's accepted nominations, so that bulk re-screening
-costs a handful of queries, not several per nomination.
+Registry facts (resident, household, receipts, nominations of the same resource category in
+other open programs) are fetched for the whole batch with a few ``IN`` queries; nomination
+facts of this program (who else is already nominated) are then computed in memory from one
+query of the program's accepted nominations, so that bulk re-screening costs a handful of
+queries, not several per nomination.
 
 Every catalogue key is always present (the engine misbehaves on missing keys): a
 resident not found gets explicit "not found" values.
@@ -52,9 +53,12 @@ class Accepted:
 
 @dataclass
 class NominationState:
-    """The program's accepted nominations, updated as a bulk run changes outcomes."""
+    """The program's accepted nominations, indexed by person and by household, updated as a
+    bulk run changes outcomes (lookups cost the size of one household, not of the program)."""
 
-    by_id: dict[int, Accepted] = field(default_factory=dict)
+    by_person: dict[str, dict[int, Accepted]] = field(default_factory=lambda: defaultdict(dict))
+    by_household: dict[str, dict[int, Accepted]] = field(default_factory=lambda: defaultdict(dict))
+    placed: dict[int, Accepted] = field(default_factory=dict)
     institutions: dict[int, tuple[str, str]] = field(default_factory=dict)
     session: Session | None = None
 
@@ -69,17 +73,34 @@ class NominationState:
         return self.institutions.get(institution_id, ("", ""))
 
     def accept(self, item: Accepted) -> None:
-        self.by_id[item.id] = item
+        self.drop(item.id)
+        self.placed[item.id] = item
+        self.by_person[item.rrn_index][item.id] = item
+        if item.household_key:
+            self.by_household[item.household_key][item.id] = item
 
     def drop(self, nomination_id: int) -> None:
-        self.by_id.pop(nomination_id, None)
+        item = self.placed.pop(nomination_id, None)
+        if item is None:
+            return
+        self.by_person[item.rrn_index].pop(nomination_id, None)
+        if item.household_key:
+            self.by_household[item.household_key].pop(nomination_id, None)
 
-    def earlier(self, nomination_id: int | None) -> list[Accepted]:
-        """Accepted nominations made before this one (all of them for a new nominee)."""
-        items = self.by_id.values()
-        if nomination_id is not None:
-            items = [a for a in items if a.id < nomination_id]
-        return sorted(items, key=lambda a: a.id)
+    def earlier_of_person(self, rrn_index: str, before: int | None) -> list[Accepted]:
+        """The person's accepted nominations made before ``before`` (all for a new nominee)."""
+        return _before(self.by_person.get(rrn_index, {}), before)
+
+    def earlier_in_household(self, household_key: str | None, rrn_index: str, before: int | None) -> list[Accepted]:
+        """Other household members' accepted nominations made before ``before``."""
+        if household_key is None:
+            return []
+        items = self.by_household.get(household_key, {})
+        return [a for a in _before(items, before) if a.rrn_index != rrn_index]
+
+
+def _before(items: dict[int, Accepted], before: int | None) -> list[Accepted]:
+    return sorted((a for a in items.values() if before is None or a.id < before), key=lambda a: a.id)
 
 
 def load_nomination_state(
@@ -92,7 +113,7 @@ def load_nomination_state(
     (the nomination facts of a person only look at that person and that household)."""
     query = select(Nomination.id, Nomination.rrn_index, Nomination.household_key, Nomination.institution_id).where(
         Nomination.program_id == program.id,
-        Nomination.status != "cancelled",
+        Nomination.status != "cancelled",  # the partial unique index's ACCEPTED condition
         Nomination.current_outcome != "ineligible",
     )
     if rrn_indexes is not None:
@@ -159,6 +180,7 @@ def registry_facts(
             .group_by(Receipt.rrn_index)
         ):
             receipts[member_household[rrn_index]] += count
+    elsewhere = _nominated_elsewhere(session, program, indexes, sorted(members))
     out: dict[str, RegistryFacts] = {}
     for index in indexes:
         r = residents.get(index)
@@ -166,6 +188,11 @@ def registry_facts(
             out[index] = RegistryFacts(_not_found(), None)
             continue
         active = [m for m in members[r.household_key] if m.status == "active"]
+        others = sorted(
+            {o for o in elsewhere if o.rrn_index == index or o.household_key == r.household_key},
+            key=lambda o: o.id,
+        )
+        first_program = others[0] if others else None
         out[index] = RegistryFacts(
             {
                 "resident.found": True,
@@ -179,11 +206,60 @@ def registry_facts(
                 "household.single_person": len(active) == 1,
                 "household.members_aged_65_plus": sum(age_on(m.birth_date, today) >= 65 for m in active),
                 "household.receipts_same_category": receipts.get(r.household_key, 0),
+                "household.nominated_elsewhere": len(others),
+                "household.other_program": first_program.program_code if first_program else "",
+                "household.other_program_name": first_program.program_name if first_program else "",
                 "_registry_name": r.name,
             },
             r.household_key,
         )
+    for index in indexes:
+        if index not in residents:
+            # Not in the registry: no household, but the person may be nominated elsewhere.
+            mine = sorted((o for o in elsewhere if o.rrn_index == index), key=lambda o: o.id)
+            if mine:
+                out[index].values.update({
+                    "household.nominated_elsewhere": len(mine),
+                    "household.other_program": mine[0].program_code,
+                    "household.other_program_name": mine[0].program_name,
+                })  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class ElsewhereNomination:
+    """An accepted nomination of the same resource category in another open program."""
+
+    id: int
+    rrn_index: str
+    household_key: str | None
+    program_code: str
+    program_name: str
+
+
+def _nominated_elsewhere(
+    session: Session, program: Program, indexes: Sequence[str], household_keys: Sequence[str]
+) -> set[ElsewhereNomination]:
+    """Open or confirmed, not ineligible nominations of these people or households in the
+    district's other open programs of the same resource category (the seed's "one household
+    gets kimchi from several sources")."""
+    base = (
+        select(Nomination.id, Nomination.rrn_index, Nomination.household_key, Program.code, Program.name)
+        .join(Program, Program.id == Nomination.program_id)
+        .where(
+            Program.category_id == program.category_id,
+            Program.id != program.id,
+            Program.status == "open",
+            Nomination.status.in_(("open", "confirmed")),
+            Nomination.current_outcome != "ineligible",
+        )
+    )
+    found: set[ElsewhereNomination] = set()
+    for column, values in ((Nomination.rrn_index, indexes), (Nomination.household_key, household_keys)):
+        for chunk in _chunks(values):
+            for row in session.execute(base.where(column.in_(chunk))):
+                found.add(ElsewhereNomination(row.id, row.rrn_index, row.household_key, row.code, row.name))
+    return found
 
 
 def _not_found() -> dict[str, Any]:
@@ -199,21 +275,20 @@ def _not_found() -> dict[str, Any]:
         "household.single_person": False,
         "household.members_aged_65_plus": 0,
         "household.receipts_same_category": 0,
+        "household.nominated_elsewhere": 0,
+        "household.other_program": "",
+        "household.other_program_name": "",
         "_registry_name": None,
     }
 
 
-def complete_facts(candidate: Candidate, registry: RegistryFacts, state: NominationState) -> dict[str, Any]:
-    """Add the name check and the nomination facts; return the full, flat fact dict."""
+def assemble_facts(candidate: Candidate, registry: RegistryFacts, state: NominationState) -> dict[str, Any]:
+    """Add the name check and this program's nomination facts to the registry facts: the full,
+    flat fact dict the engine reads (every catalogue key present)."""
     values = dict(registry.values)
     registry_name = values.pop("_registry_name")
-    earlier = state.earlier(candidate.nomination_id)
-    same_person = [a for a in earlier if a.rrn_index == candidate.rrn_index]
-    same_household = [
-        a for a in earlier
-        if registry.household_key is not None and a.household_key == registry.household_key
-        and a.rrn_index != candidate.rrn_index
-    ]  # fmt: skip
+    same_person = state.earlier_of_person(candidate.rrn_index, candidate.nomination_id)
+    same_household = state.earlier_in_household(registry.household_key, candidate.rrn_index, candidate.nomination_id)
     first_code, first_name = ("", "")
     if same_person:
         first_code, first_name = state.institution(same_person[0].institution_id)

@@ -1,4 +1,10 @@
-"""Welfare programs: creation, reading with counts, and parameter changes (new versions)."""
+"""Welfare programs: creation, reading with counts, status, and parameter changes (new versions).
+
+A parameter change builds on the version it read: the program row is locked for the change
+(PostgreSQL ``FOR UPDATE``; SQLite's writer lock), so two changes at once give two
+consecutive versions, or a 409 when the caller named the version it expected and another
+change came first. A change of no value publishes nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,11 @@ from sqlalchemy.orm import Session, joinedload
 
 import rules
 
-from . import audit
+from . import access, audit
+from .db import begin_write
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .models import Institution, Nomination, Program, ResourceCategory, Sponsor
+from .lifecycle import lock_program
+from .models import Institution, Nomination, Program, ResourceCategory, RuleSetVersion, Sponsor
 from .policies import latest_version_number, library, parameter_values, publish, ruleset_for
 from .security import Principal
 
@@ -39,28 +47,13 @@ def get_program(session: Session, code: str) -> Program:
     return program
 
 
-def can_manage(principal: Principal, program: Program) -> bool:
-    """Admins manage every program; a department only the programs it owns."""
-    return principal.role == "admin" or (
-        principal.role == "department" and program.department_id == principal.institution_id
-    )
-
-
-def require_manager(principal: Principal, program: Program) -> None:
-    if not can_manage(principal, program):
-        raise Forbidden(
-            "이 사업을 관리하는 부서만 할 수 있습니다",
-            "only the department that owns this program (or an admin) may do this",
-        )
-
-
 def create_program(session: Session, body: dict[str, Any], principal: Principal) -> Program:
     """Create a program and publish its own rule set, version 1, extending ``body['ruleset']``."""
     errors: dict[str, list[str]] = {}
     department = session.scalar(select(Institution).where(Institution.code == body["department"]))
     if department is None or department.kind != "department":
         errors["department"] = ["복지 부서 코드가 아닙니다 (not a department code)"]
-    elif principal.role == "department" and department.id != principal.institution_id:
+    elif not access.can_create_program_for(principal, department.id):
         raise Forbidden("다른 부서의 사업은 만들 수 없습니다", "a department creates only its own programs")
     category = session.scalar(select(ResourceCategory).where(ResourceCategory.code == body["resource_category"]))
     if category is None:
@@ -73,6 +66,11 @@ def create_program(session: Session, body: dict[str, Any], principal: Principal)
     starts, ends = body.get("starts_on"), body.get("ends_on")
     if isinstance(starts, date) and isinstance(ends, date) and ends < starts:
         errors["ends_on"] = ["종료일이 시작일보다 빠릅니다 (ends before it starts)"]
+    if body["code"] in library():
+        raise Conflict(
+            f"사업 코드 '{body['code']}'은(는) 정책 라이브러리의 규칙 집합 이름과 같아 쓸 수 없습니다",
+            f"program code '{body['code']}' is the name of a rule set in the policy library",
+        )
     base_name = body["ruleset"]
     derived = None
     try:
@@ -114,44 +112,197 @@ def create_program(session: Session, body: dict[str, Any], principal: Principal)
     return program
 
 
-def change_parameters(
-    session: Session, program: Program, values: dict[str, Any], principal: Principal, reason: str | None
-) -> Program:
-    """Publish the next version of the program's rule set with some parameters changed."""
-    require_manager(principal, program)
-    current = ruleset_for(program.ruleset_version)
-    next_version = latest_version_number(session, current.name) + 1
+def _bound_errors(ruleset: rules.RuleSet, values: dict[str, Any]) -> dict[str, list[str]]:
+    """Korean-first messages for unknown parameters and values outside their bounds."""
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        param = ruleset.parameters.get(name)
+        field = f"parameters.{name}"
+        if param is None:
+            known = ", ".join(ruleset.parameters) or "없음"
+            errors[field] = [f"없는 기준값입니다 (unknown parameter; known: {known})"]
+        elif isinstance(value, bool) or not isinstance(value, int):
+            errors[field] = ["정수여야 합니다 (must be an integer)"]
+        elif not param.min <= value <= param.max:
+            unit = f" {param.unit}" if param.unit else ""
+            errors[field] = [
+                f"{param.min}–{param.max}{unit} 범위여야 합니다 (must be within {param.min}–{param.max}{unit})"
+            ]
+    return errors
+
+
+def proposed_ruleset(current: rules.RuleSet, values: dict[str, Any]) -> rules.RuleSet:
+    """A program's rule set with ``values`` applied, as its next version would be (422 for an
+    unknown parameter or a value out of bounds). Simulation and publishing both use it."""
+    errors = _bound_errors(current, values)
+    if errors:
+        raise Invalid("기준값이 올바르지 않습니다", "invalid parameters", errors)
     try:
-        derived = current.derive(current.name, values, next_version)
+        return current.derive(current.name, values, current.version + 1)
     except rules.RuleSetError as exc:
         raise Invalid("기준값이 올바르지 않습니다", "invalid parameters", _ruleset_errors(exc)) from None
-    version = publish(session, derived, program.base_ruleset, principal.actor, reason)
+
+
+def change_parameters(
+    session: Session,
+    program: Program,
+    values: dict[str, Any],
+    principal: Principal,
+    reason: str | None,
+    expected_version: int | None = None,
+) -> Program:
+    """Publish the next version of the program's rule set with some parameters changed.
+
+    The caller has begun the write transaction; the program row is locked here and the change
+    builds on the version current under the lock. ``expected_version`` (the version the
+    caller's form showed) turns a concurrent change into a 409 instead of building on it.
+    """
+    access.require_manager(principal, program)
+    program = lock_program(session, program.id)
+    program.ruleset_version = session.get_one(RuleSetVersion, program.ruleset_version_id)
+    current = ruleset_for(program.ruleset_version)
+    if expected_version is not None and expected_version != current.version:
+        raise Conflict(
+            f"다른 사용자가 먼저 변경했습니다 (현재 버전 {current.version}); 새 값을 확인하고 다시 시도하세요",
+            f"the rule set changed meanwhile (now version {current.version}, you edited {expected_version})",
+        )
+    derived = proposed_ruleset(current, values)
+    if derived.sha256 == current.sha256:
+        return program  # nothing changes: publish nothing
+    if latest_version_number(session, current.name) >= derived.version:
+        raise Conflict("규칙 집합 버전이 동시에 게시되었습니다; 다시 시도하세요", "a version was published meanwhile")
+    try:
+        with session.begin_nested():
+            version = publish(session, derived, program.base_ruleset, principal.actor, reason)
+    except IntegrityError:
+        raise Conflict(
+            "규칙 집합 버전이 동시에 게시되었습니다; 다시 시도하세요", "a version was published meanwhile"
+        ) from None
     program.ruleset_version_id = version.id
     program.ruleset_version = version
+    changed = {k: v for k, v in values.items() if current.parameters[k].value != v}
     audit.record(
         session, principal, "program.parameters", target=f"program:{program.code}",
-        detail={"version": derived.version, "changed": values},
+        detail={"version": derived.version, "changed": changed, "reason": reason},
     )  # fmt: skip
     return program
 
 
-def program_counts(session: Session, program: Program) -> dict[str, Any]:
+def publish_parameters(
+    session: Session,
+    code: str,
+    values: dict[str, Any],
+    principal: Principal,
+    reason: str | None,
+    expected_version: int | None = None,
+) -> dict[str, Any]:
+    """Change thresholds in a transaction of its own (API and admin UI); commits and answers
+    the program's description."""
+    access.require(principal, "programs.manage")
+    begin_write(session)
+    program = get_program(session, code)
+    access.require_manager(principal, program)
+    program = change_parameters(session, program, values, principal, reason, expected_version)
+    session.commit()
+    return describe(session, program)
+
+
+def set_status(session: Session, code: str, status: str, principal: Principal) -> dict[str, Any]:
+    """Open or close a program (a closed program refuses nominations); commits."""
+    access.require(principal, "programs.manage")
+    begin_write(session)
+    program = get_program(session, code)
+    access.require_manager(principal, program)
+    program = lock_program(session, program.id)
+    if program.status != status:
+        program.status = status
+        audit.record(session, principal, f"program.{status}", target=f"program:{program.code}")
+    session.commit()
+    return describe(session, program)
+
+
+def list_programs(
+    session: Session, principal: Principal, status: str | None = None, department: str | None = None
+) -> list[dict[str, Any]]:
+    """Every program (programs carry no personal data), newest first, optionally filtered."""
+    access.require(principal, "programs.read")
+    query = select(Program).options(
+        joinedload(Program.department), joinedload(Program.category), joinedload(Program.sponsor),
+        joinedload(Program.ruleset_version),
+    )  # fmt: skip
+    if status:
+        query = query.where(Program.status == status)
+    if department:
+        query = query.join(Institution, Institution.id == Program.department_id).where(Institution.code == department)
+    programs = list(session.scalars(query.order_by(Program.id.desc())))
+    counts = _counts(session, [p.id for p in programs])
+    return [describe(session, p, counts.get(p.id, [])) for p in programs]
+
+
+def version_history(session: Session, program: Program) -> list[dict[str, Any]]:
+    """Every published version of the program's rule set, newest first: who, when, why."""
+    name = ruleset_for(program.ruleset_version).name
+    rows = session.scalars(
+        select(RuleSetVersion).where(RuleSetVersion.name == name).order_by(RuleSetVersion.version.desc())
+    )
+    return [
+        {
+            "version": r.version,
+            "sha256": r.sha256,
+            "created_by": r.created_by,
+            "created_at": r.created_at,
+            "reason": r.reason,
+            "parameters": dict(r.parameters),
+        }  # fmt: skip
+        for r in rows
+    ]
+
+
+def version_yaml(session: Session, program: Program, version: int) -> str:
+    """The self-contained YAML of one published version."""
+    name = ruleset_for(program.ruleset_version).name
+    text = session.scalar(
+        select(RuleSetVersion.yaml_text).where(RuleSetVersion.name == name, RuleSetVersion.version == version)
+    )
+    if text is None:
+        raise NotFound(f"버전 {version}이(가) 없습니다", f"version {version} not found")
+    return text
+
+
+def _counts(session: Session, program_ids: list[int]) -> dict[int, list[tuple[str, str, int]]]:
     rows = session.execute(
-        select(Nomination.status, Nomination.current_outcome, func.count())
-        .where(Nomination.program_id == program.id)
-        .group_by(Nomination.status, Nomination.current_outcome)
+        select(Nomination.program_id, Nomination.status, Nomination.current_outcome, func.count())
+        .where(Nomination.program_id.in_(program_ids))
+        .group_by(Nomination.program_id, Nomination.status, Nomination.current_outcome)
     ).all()
+    out: dict[int, list[tuple[str, str, int]]] = {}
+    for program_id, status, outcome, n in rows:
+        out.setdefault(program_id, []).append((status, outcome, n))
+    return out
+
+
+def program_counts(program: Program, rows: list[tuple[str, str, int]]) -> dict[str, Any]:
+    """Nominations by status and outcome, and the quota's use (confirmed + delivered)."""
     by_status: dict[str, int] = {s: 0 for s in ("open", "confirmed", "delivered", "cancelled")}
     by_outcome: dict[str, int] = {o: 0 for o in ("eligible", "review", "ineligible")}
     for status, outcome, n in rows:
         by_status[status] = by_status.get(status, 0) + n
         by_outcome[outcome] = by_outcome.get(outcome, 0) + n
-    return {"nominations": sum(by_status.values()), "by_status": by_status, "by_outcome": by_outcome}
+    placed = by_status["confirmed"] + by_status["delivered"]
+    return {
+        "nominations": sum(by_status.values()), "by_status": by_status, "by_outcome": by_outcome,
+        "quota": program.quota, "confirmed": by_status["confirmed"], "delivered": by_status["delivered"],
+        "remaining": None if program.quota is None else max(program.quota - placed, 0),
+    }  # fmt: skip
 
 
-def describe(session: Session, program: Program) -> dict[str, Any]:
-    """The program as the API shows it: its rule set, parameters (with bounds) and counts."""
+def describe(session: Session, program: Program, counts: list[tuple[str, str, int]] | None = None) -> dict[str, Any]:
+    """The program as the API shows it: its rule set, parameters (with bounds and the rules
+    they feed) and counts."""
     ruleset = ruleset_for(program.ruleset_version)
+    if counts is None:
+        counts = _counts(session, [program.id]).get(program.id, [])
+    used_by = {name: [r.id for r in ruleset.rules if name in r.params] for name in ruleset.parameters}
     return {
         "code": program.code,
         "name": program.name,
@@ -165,7 +316,7 @@ def describe(session: Session, program: Program) -> dict[str, Any]:
         "base_ruleset": program.base_ruleset,
         "ruleset": {"name": ruleset.name, "version": ruleset.version, "sha256": ruleset.sha256},
         "parameters": parameter_values(ruleset),
-        "parameter_bounds": {name: p.as_dict() for name, p in ruleset.parameters.items()},
-        "rules": [{"id": r.id, "severity": r.severity} for r in ruleset.rules],
-        "counts": program_counts(session, program),
+        "parameter_bounds": {name: {**p.as_dict(), "used_by": used_by[name]} for name, p in ruleset.parameters.items()},
+        "rules": [{"id": r.id, "severity": r.severity, "message": r.message.as_dict()} for r in ruleset.rules],
+        "counts": program_counts(program, counts),
     }

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from . import access
 from .models import Dong, Institution, Nomination, Program, Resident, ResourceCategory, Sponsor
 from .security import Principal
 
@@ -43,8 +44,8 @@ def statistics(session: Session, by: str, principal: Principal, program_code: st
         raise ValueError(by)
     key, label, join = _GROUPINGS[by]
     base = join(select().select_from(Nomination).join(Program, Program.id == Nomination.program_id))
-    if principal.role == "department":
-        base = base.where(Program.department_id == principal.institution_id)
+    access.require(principal, "stats.read")
+    base = base.where(access.programs_scope(principal))
     if program_code:
         base = base.where(Program.code == program_code)
 

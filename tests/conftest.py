@@ -3,6 +3,10 @@
 Database tests run on SQLite and on the PostgreSQL server of the machine. Each backend's
 database is created and migrated once per session; tables are emptied after every test.
 When PostgreSQL is unreachable its tests are skipped with a loud reason, never silently.
+
+No test depends on today's date: the service's clock (``service.clock``) is frozen at
+``FROZEN_NOW`` for every test, and ``SEONBYEOL_FROZEN_NOW`` carries the same instant to any
+server a test starts in a subprocess. A test about the clock itself uses ``clock.unfrozen()``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import base64
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +25,15 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service import create_app
+from service import clock, create_app
 from service.db import get_db, make_engine
 from service.migrations_runner import upgrade
 from service.models import Base
 
 PG_ADMIN_URL = os.environ.get("SEONBYEOL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 TEST_DATA_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
+FROZEN_NOW = "2026-11-25T10:00:00+09:00"
+"""The test suite's "now": inside the fixtures' programs (2026-11-01..12-31), receipts' look-back windows."""
 _pg_reason: str | None = None
 
 
@@ -45,6 +52,16 @@ def _pg_reachable() -> str | None:
 def pytest_configure(config: pytest.Config) -> None:
     global _pg_reason
     _pg_reason = _pg_reachable()
+    # Inherited by every subprocess a test starts (gunicorn in test_concurrency passes it on explicitly too).
+    os.environ[clock.FROZEN_NOW_VAR] = FROZEN_NOW
+    clock.set_now(FROZEN_NOW)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Iterator[datetime]:
+    """Every test runs at FROZEN_NOW (in KST), whatever the real date; undone after the test."""
+    with clock.frozen(FROZEN_NOW) as instant:
+        yield instant
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

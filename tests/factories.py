@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,5 +88,20 @@ def receipt(rrn: str, category: str = "kimchi", on: str = "2026-01-10", provider
             "quantity": quantity}  # fmt: skip
 
 
-__all__ = ["DISTRICT", "RECEIPT_COLUMNS", "RESIDENT_COLUMNS", "receipt", "resident", "write_csv",
+IMPORT_SUMMARY = re.compile(
+    r"\(read (\d+), inserted (\d+), updated (\d+), unchanged (\d+), rejected (\d+)\)$", re.MULTILINE
+)
+
+
+def import_counts(output: str) -> dict[str, int]:
+    """The counts of an import's summary line, e.g. {"read": 5, "inserted": 4, ..., "rejected": 1}.
+
+    Exact numbers, not substrings: "변경 1" would also be found in "변경 12".
+    """
+    found = IMPORT_SUMMARY.findall(output)
+    assert len(found) == 1, f"one import summary line expected in: {output}"
+    return dict(zip(("read", "inserted", "updated", "unchanged", "rejected"), map(int, found[0]), strict=True))
+
+
+__all__ = ["DISTRICT", "RECEIPT_COLUMNS", "RESIDENT_COLUMNS", "import_counts", "receipt", "resident", "write_csv",
            "write_district"]  # fmt: skip

@@ -8,13 +8,13 @@ from typing import Any, TypeVar, cast
 
 from flask import g, request
 
+from .. import access
 from ..db import get_session
-from ..errors import Forbidden
+from ..programs import get_program
 from ..security import Principal, principal_for_token
 from .problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
-ALL_ROLES = ("admin", "department", "nominator", "auditor", "system")
 
 
 def current_principal() -> Principal:
@@ -33,19 +33,23 @@ def current_principal() -> Principal:
     return principal
 
 
-def requires(*roles: str) -> Callable[[F], F]:
-    """Allow the view only to callers with one of ``roles`` (401 without a token, 403 otherwise)."""
-    allowed = roles or ALL_ROLES
+def requires(action: str, manages_program: bool = False) -> Callable[[F], F]:
+    """Allow the view only to callers whose role may attempt ``action`` in the one access
+    policy (401 without a token, 403 otherwise); object scope is checked by the service.
+
+    ``manages_program``: the path's program (``code``) must be one the caller manages, checked
+    before the body is parsed, so that a caller who may not change it gets 403, not 422.
+    """
+    if action not in access.ACTIONS:
+        raise KeyError(f"unknown action {action!r}")
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
-            if principal.role not in allowed:
-                raise Forbidden(
-                    f"'{principal.role}' 역할로는 할 수 없습니다 (허용: {', '.join(allowed)})",
-                    f"role '{principal.role}' may not do this (allowed: {', '.join(allowed)})",
-                )
+            access.require(principal, action)
+            if manages_program:
+                access.require_manager(principal, get_program(get_session(), kwargs["code"]))
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

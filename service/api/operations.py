@@ -9,12 +9,10 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
-from .. import audit, clock
+from .. import audit, clock, notifications
 from ..db import begin_write, get_session
-from ..errors import NotFound
-from ..models import AuditEntry, Notification
+from ..models import Notification
 from ..registry_events import apply_event
 from ..security import get_cipher
 from ..stats import METRICS, statistics
@@ -28,7 +26,7 @@ blp = Blueprint("operations", __name__, url_prefix="/api/v1", description="등�
 
 @blp.route("/registry/events")
 class RegistryEvents(MethodView):
-    @requires("admin", "system")
+    @requires("registry.events")
     @blp.arguments(schemas.RegistryEventIn)
     @blp.response(200, schemas.RegistryEventOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +44,7 @@ class RegistryEvents(MethodView):
             "rrn": result.event.rrn_masked,
             "date": result.event.event_date,
             "resident_found": result.resident_found,
+            "applied": result.applied,
             "rescreened": result.rescreened,
         }
 
@@ -64,47 +63,29 @@ def _notification(n: Notification) -> dict[str, Any]:
 
 @blp.route("/notifications")
 class Notifications(MethodView):
-    @requires()
+    @requires("notifications.read")
     @blp.arguments(schemas.NotificationArgs, location="query")
     @blp.response(200, schemas.NotificationList)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The caller's institution's notifications, newest first."""
-        session = get_session()
-        principal = current_principal()
-        query = select(Notification).where(Notification.institution_id == principal.institution_id)
-        if args["unread"]:
-            query = query.where(Notification.read_at.is_(None))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        items = list(
-            session.scalars(query.order_by(Notification.id.desc()).limit(args["limit"]).offset(args["offset"]))
+        items, total = notifications.inbox(
+            get_session(), current_principal(), args["unread"], args["limit"], args["offset"]
         )
-        if items:
-            audit.record(session, principal, "notification.list", target=f"institution:{principal.institution_code}",
-                         detail={"ids": [n.id for n in items]})  # fmt: skip
-            session.commit()
         return {"items": [_notification(n) for n in items], "total": total}
 
 
 @blp.route("/notifications/<id:notification_id>/read")
 class NotificationRead(MethodView):
-    @requires()
+    @requires("notifications.read")
     @blp.response(200, schemas.NotificationOut)
     def post(self, notification_id: int) -> dict[str, Any]:
         """Mark a notification read (idempotent)."""
-        session = get_session()
-        principal = current_principal()
-        item = session.get(Notification, notification_id)
-        if item is None or item.institution_id != principal.institution_id:
-            raise NotFound("알림을 찾을 수 없습니다", f"notification {notification_id} not found")
-        if item.read_at is None:
-            item.read_at = clock.now()
-            session.commit()
-        return _notification(item)
+        return _notification(notifications.mark_read(get_session(), current_principal(), notification_id))
 
 
 @blp.route("/stats")
 class Stats(MethodView):
-    @requires("admin", "department", "auditor")
+    @requires("stats.read")
     @blp.arguments(schemas.StatsArgs, location="query")
     @blp.response(200, schemas.StatsOut)
     def get(self, args: dict[str, Any]) -> Any:
@@ -126,31 +107,18 @@ class Stats(MethodView):
 
 @blp.route("/audit")
 class Audit(MethodView):
-    @requires("auditor", "admin")
+    @requires("audit.read")
     @blp.arguments(schemas.AuditArgs, location="query")
     @blp.response(200, schemas.AuditList)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Who read or changed which personal data, when; filter by actor, subject (RRN), date."""
-        session = get_session()
-        principal = current_principal()
-        query = select(AuditEntry)
-        if args.get("actor"):
-            query = query.where(AuditEntry.actor == args["actor"])
-        if args.get("action"):
-            query = query.where(AuditEntry.action == args["action"])
-        if args.get("institution"):
-            query = query.where(AuditEntry.institution_code == args["institution"])
-        if args.get("subject") is not None:
-            query = query.where(AuditEntry.subject_index == get_cipher().blind_index(args["subject"].digits))
-        if args.get("date_from"):
-            query = query.where(AuditEntry.at >= clock.start_of_day(args["date_from"]))
-        if args.get("date_to"):
-            query = query.where(AuditEntry.at < clock.start_of_day(args["date_to"], plus_days=1))
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        items = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(args["limit"]).offset(args["offset"])))
-        filters = {k: str(v) for k, v in args.items() if k != "subject" and v}
-        audit.record(session, principal, "audit.read", detail={"filters": filters})
-        session.commit()
+        subject = args.get("subject")
+        filters = audit.AuditFilters(
+            args.get("actor"), args.get("action"), args.get("institution"),
+            get_cipher().blind_index(subject.digits) if subject is not None else None,
+            args.get("date_from"), args.get("date_to"), args["limit"], args["offset"],
+        )  # fmt: skip
+        items, total = audit.search(get_session(), current_principal(), filters)
         return {
             "items": [
                 {

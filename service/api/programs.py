@@ -1,4 +1,4 @@
-"""``/api/v1/programs``: create, read with counts, change parameters, re-screen."""
+"""``/api/v1/programs``: list, create, read with counts, status, parameters, simulate, re-screen."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from .. import access, simulation
 from .. import programs as service
 from ..db import begin_write, get_session
-from ..screening import rescreen
+from ..rescreening import rescreen
 from . import schemas
 from .auth import current_principal, requires
 
@@ -18,7 +19,15 @@ blp = Blueprint("programs", __name__, url_prefix="/api/v1/programs", description
 
 @blp.route("")
 class Programs(MethodView):
-    @requires("admin", "department")
+    @requires("programs.read")
+    @blp.arguments(schemas.ProgramListArgs, location="query")
+    @blp.response(200, schemas.ProgramList)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every program, newest first (filters ``status``, ``department``)."""
+        items = service.list_programs(get_session(), current_principal(), args.get("status"), args.get("department"))
+        return {"items": items, "total": len(items)}
+
+    @requires("programs.create")
     @blp.arguments(schemas.ProgramIn)
     @blp.response(201, schemas.ProgramOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +41,7 @@ class Programs(MethodView):
 
 @blp.route("/<code>")
 class ProgramItem(MethodView):
-    @requires()
+    @requires("programs.read")
     @blp.response(200, schemas.ProgramOut)
     def get(self, code: str) -> dict[str, Any]:
         """The program, its rule set and parameters, its counts."""
@@ -40,31 +49,52 @@ class ProgramItem(MethodView):
         return service.describe(session, service.get_program(session, code))
 
 
+@blp.route("/<code>/status")
+class ProgramStatus(MethodView):
+    @requires("programs.manage", manages_program=True)
+    @blp.arguments(schemas.ProgramStatusIn)
+    @blp.response(200, schemas.ProgramOut)
+    def post(self, body: dict[str, Any], code: str) -> dict[str, Any]:
+        """Open or close the program (a closed program refuses nominations with 409)."""
+        return service.set_status(get_session(), code, body["status"], current_principal())
+
+
 @blp.route("/<code>/parameters")
 class ProgramParameters(MethodView):
-    @requires("admin", "department")
+    @requires("programs.manage", manages_program=True)
     @blp.arguments(schemas.ParametersIn)
     @blp.response(200, schemas.ProgramOut)
     def put(self, body: dict[str, Any], code: str) -> dict[str, Any]:
-        """Change thresholds (any subset): publishes the next version of the program's rule set."""
-        session = get_session()
-        begin_write(session)
-        program = service.get_program(session, code)
-        service.change_parameters(session, program, body["parameters"], current_principal(), body.get("reason"))
-        session.commit()
-        return service.describe(session, program)
+        """Change thresholds (any subset): publishes the next version of the program's rule set
+        (nothing when no value changes)."""
+        return service.publish_parameters(
+            get_session(), code, body["parameters"], current_principal(), body.get("reason"),
+            body.get("expected_version"),
+        )  # fmt: skip
+
+
+@blp.route("/<code>/parameters/simulate")
+class ProgramSimulate(MethodView):
+    @requires("programs.manage", manages_program=True)
+    @blp.arguments(schemas.ParametersIn)
+    @blp.response(200, schemas.SimulationOut)
+    def post(self, body: dict[str, Any], code: str) -> dict[str, Any]:
+        """What the change would do to the program's open and confirmed nominations (stores only
+        the audit entry)."""
+        return simulation.simulate_parameters(get_session(), code, body["parameters"], current_principal())
 
 
 @blp.route("/<code>/rescreen")
 class ProgramRescreen(MethodView):
-    @requires("admin", "department")
+    @requires("programs.manage")
     @blp.response(200, schemas.RescreenOut)
     def post(self, code: str) -> dict[str, Any]:
-        """Re-screen every open nomination against the newest registry and rules."""
+        """Re-screen every open and confirmed nomination against the newest registry and rules."""
         session = get_session()
+        principal = current_principal()
         begin_write(session)
         program = service.get_program(session, code)
-        service.require_manager(current_principal(), program)
-        summary = rescreen(session, program, current_principal())
+        access.require_manager(principal, program)
+        summary = rescreen(session, program, principal)
         session.commit()
         return summary.as_dict()

@@ -107,6 +107,14 @@ class ParametersIn(BaseSchema):
     parameters = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), required=True,
                              validate=validate.Length(min=1))  # fmt: skip
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    expected_version = fields.Integer(
+        load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "the version the caller read: a concurrent change is then a 409"},
+    )  # fmt: skip
+
+
+class ProgramStatusIn(StrictSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
 
 
 class RegistryEventIn(StrictSchema):
@@ -126,6 +134,14 @@ class ListArgs(BaseSchema):
 
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class ProgramListArgs(BaseSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.String(load_default=None, validate=validate.OneOf(["open", "closed"]))
+    department = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
 
 class NominationListArgs(ListArgs):
@@ -203,7 +219,7 @@ class NominationOut(Schema):
     nominee = fields.Nested(NomineeOut)
     status = fields.String()
     replaces = fields.Integer(allow_none=True)
-    replaced_by = fields.List(fields.Integer())
+    replaced_by = fields.Integer(allow_none=True)
     created_at = fields.String()
     verdict = fields.Nested(VerdictOut)
     history = fields.List(fields.Nested(VerdictOut))
@@ -234,6 +250,31 @@ class ProgramOut(Schema):
     counts = fields.Dict()
 
 
+class ProgramList(Schema):
+    items = fields.List(fields.Nested(ProgramOut))
+    total = fields.Integer()
+
+
+class SimulationItemOut(Schema):
+    nomination = fields.Integer()
+    institution = fields.String()
+    nominee = fields.Nested(NomineeOut)
+    status = fields.String()
+    from_ = fields.String(attribute="from", data_key="from")
+    to = fields.String()
+    reasons = fields.List(fields.Nested(ReasonOut))
+
+
+class SimulationOut(Schema):
+    program = fields.String()
+    from_ = fields.Nested(RuleSetRef, attribute="from", data_key="from")
+    parameters = fields.Dict()
+    screened = fields.Integer()
+    changed = fields.Integer()
+    transitions = fields.Dict(keys=fields.String(), values=fields.Integer())
+    items = fields.List(fields.Nested(SimulationItemOut))
+
+
 class RescreenOut(Schema):
     program = fields.String()
     screened = fields.Integer()
@@ -248,6 +289,7 @@ class RegistryEventOut(Schema):
     rrn = fields.String()
     date = fields.Date()
     resident_found = fields.Boolean()
+    applied = fields.Boolean(metadata={"description": "false when the event is older than the recorded status"})
     rescreened = fields.List(fields.Nested(RescreenOut))
 
 

@@ -1,4 +1,4 @@
-"""Turn stored rows into the contract's JSON; the verdict message follows the caller's language."""
+"""Turn the service's answers into the contract's JSON; messages follow the caller's language."""
 
 from __future__ import annotations
 
@@ -6,11 +6,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from .. import clock
-from ..models import Nomination, Verdict
 from .problems import wants_english
 
 
@@ -29,31 +25,11 @@ def kst(value: datetime | None) -> str | None:
     return value.astimezone(clock.SEOUL).isoformat() if value is not None else None
 
 
-def nomination(
-    session: Session, n: Nomination, verdict: dict[str, Any] | None = None, with_history: bool = False
-) -> dict[str, Any]:
-    """The contract's nomination answer (``history`` only for the single-nomination read)."""
-    history: list[dict[str, Any]] = []
-    if with_history or verdict is None:
-        history = [
-            v.body for v in session.scalars(select(Verdict).where(Verdict.nomination_id == n.id).order_by(Verdict.id))
-        ]
-        verdict = history[-1] if history else {}
-    out: dict[str, Any] = {
-        "id": n.id,
-        "program": n.program.code,
-        "institution": n.institution.code,
-        "nominee": {"rrn": n.rrn_masked, "name": n.nominee_name},
-        "status": n.status,
-        "replaces": n.replaces_id,
-        "created_at": kst(n.created_at),
-        "note": n.note,
-        "status_note": n.status_note,
-        "verdict": localise(verdict),
-    }
-    if with_history:
-        out["history"] = [localise(v) for v in history]
-        out["replaced_by"] = list(
-            session.scalars(select(Nomination.id).where(Nomination.replaces_id == n.id).order_by(Nomination.id))
-        )
+def nomination(data: dict[str, Any]) -> dict[str, Any]:
+    """A nomination from ``service.nominations.as_dict``: times in KST, verdicts localised."""
+    out = dict(data)
+    out["created_at"] = kst(data["created_at"])
+    out["verdict"] = localise(data["verdict"])
+    if "history" in data:
+        out["history"] = [localise(v) for v in data["history"]]
     return out

@@ -3,18 +3,20 @@
 from .base import Base, utcnow
 from .district import INSTITUTION_KINDS, District, Dong, Institution, ResourceCategory, Sponsor
 from .nominations import (
+    ACCEPTED,
     NOMINATION_STATUSES,
     OUTCOMES,
     Nomination,
     Notification,
     RegistryEvent,
-    Verdict,
+    VerdictRecord,
 )
 from .programs import Program, RuleSetVersion
 from .residents import RESIDENT_STATUSES, Receipt, Resident
 from .security import ROLES, ApiToken, AuditEntry, User
 
 __all__ = [
+    "ACCEPTED",
     "INSTITUTION_KINDS",
     "NOMINATION_STATUSES",
     "OUTCOMES",
@@ -36,6 +38,6 @@ __all__ = [
     "RuleSetVersion",
     "Sponsor",
     "User",
-    "Verdict",
+    "VerdictRecord",
     "utcnow",
 ]

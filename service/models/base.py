@@ -42,7 +42,10 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now in UTC from the service's clock (frozen in tests), for created_at and audit timestamps."""
+    from .. import clock
+
+    return clock.utcnow()
 
 
 class Base(DeclarativeBase):

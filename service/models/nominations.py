@@ -14,6 +14,8 @@ from .programs import Program, RuleSetVersion
 
 NOMINATION_STATUSES = ("open", "confirmed", "delivered", "cancelled")
 OUTCOMES = ("eligible", "review", "ineligible")
+ACCEPTED = "status <> 'cancelled' AND current_outcome <> 'ineligible'"
+"""A nomination that holds its place: the duplicate and household rules count these."""
 
 
 class Nomination(Base):
@@ -21,8 +23,9 @@ class Nomination(Base):
 
     ``current_outcome`` mirrors the newest verdict so that duplicate and household checks
     and statistics are plain indexed queries. The partial unique index on
-    (program, person) over open, not-ineligible nominations makes duplicate detection hold
-    across processes: two racing nominations cannot both be accepted.
+    (program, person) over accepted nominations (not cancelled, not ineligible) makes
+    duplicate detection hold across processes: two racing nominations cannot both be
+    accepted. ``replaces_id`` is unique: a nomination is replaced at most once.
     """
 
     __tablename__ = "nominations"
@@ -34,8 +37,8 @@ class Nomination(Base):
             "program_id",
             "rrn_index",
             unique=True,
-            sqlite_where=text("status = 'open' AND current_outcome <> 'ineligible'"),
-            postgresql_where=text("status = 'open' AND current_outcome <> 'ineligible'"),
+            sqlite_where=text(ACCEPTED),
+            postgresql_where=text(ACCEPTED),
         ),
     )
 
@@ -50,7 +53,7 @@ class Nomination(Base):
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="open")
     current_outcome: Mapped[str] = mapped_column(String(12))
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("nominations.id"), index=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("nominations.id"), index=True, unique=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status_note: Mapped[str | None] = mapped_column(Text)
@@ -60,7 +63,7 @@ class Nomination(Base):
     institution: Mapped[Institution] = relationship()
 
 
-class Verdict(Base):
+class VerdictRecord(Base):
     """Every evaluation of a nomination, with the facts it read: history is never deleted."""
 
     __tablename__ = "verdicts"

@@ -42,6 +42,10 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Lock-out after repeated wrong passwords (kept in the database: every worker sees it).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
 
     institution: Mapped[Institution] = relationship(lazy="joined")
 

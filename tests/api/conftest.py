@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.test import TestResponse
 
-from tests.factories import RECEIPT_COLUMNS, receipt, resident, write_csv, write_district
+from tests.factories import RECEIPT_COLUMNS, import_counts, receipt, resident, write_csv, write_district
 
 # Households: H1 (김순자 head + 박영수 member), H2 (이철수), H3 deceased, H4 outside the district,
 # H5 moved out, H6 over-served with kimchi (2 receipts this year), H7 a young single person.
@@ -90,9 +90,9 @@ def reasons(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def world(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> dict[str, str]:
     assert runner.invoke(args=["load-district", str(write_district(tmp_path / "d.yaml"))]).exit_code == 0
     result = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "r.csv", RESIDENTS))])
-    assert "거부 0" in result.output, result.output
+    assert result.exit_code == 0 and import_counts(result.output)["inserted"] == len(RESIDENTS), result.output
     result = runner.invoke(args=["import-receipts", str(write_csv(tmp_path / "c.csv", RECEIPTS, RECEIPT_COLUMNS))])
-    assert "거부 0" in result.output, result.output
+    assert result.exit_code == 0 and import_counts(result.output)["inserted"] == len(RECEIPTS), result.output
     tokens = {}
     for key, (institution, role) in ROLES.items():
         out = runner.invoke(args=["create-token", "--institution", institution, "--role", role, "--name", key])

@@ -88,12 +88,12 @@ def test_english_problem_titles(api: Api) -> None:
 
 def test_500_hides_details_and_gives_a_correlation_id(api: Api, program: dict[str, Any], monkeypatch: Any,
                                                       caplog: Any) -> None:  # fmt: skip
-    from service import screening
+    from service import nominating
 
     def boom(*_: Any, **__: Any) -> Any:
         raise RuntimeError(f"secret {RRN['김순자']}")
 
-    monkeypatch.setattr(screening, "screen_candidate", boom)
+    monkeypatch.setattr(nominating, "screen_candidate", boom)
     data = _is_problem(api.nominate("haengdang", "김순자"), 500)
     assert data["correlation_id"] in data["detail"]
     assert RRN["김순자"] not in caplog.text and data["correlation_id"] in caplog.text

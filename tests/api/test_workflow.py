@@ -2,6 +2,10 @@
 
 from typing import Any
 
+import pytest
+
+from tests.conftest import FROZEN_NOW
+
 from .conftest import RRN, Api, reasons
 
 
@@ -28,7 +32,7 @@ def test_death_event_rescreens_at_once_and_notifies_the_institution(api: Api, pr
     assert "450312-2******" in note["message"] and "재추천" in note["message"]
     assert api.call("GET", "/api/v1/notifications", "eungbong").get_json()["total"] == 0
     read = api.call("POST", f"/api/v1/notifications/{note['id']}/read", "haengdang")
-    assert read.status_code == 200 and read.get_json()["read_at"]
+    assert read.status_code == 200 and read.get_json()["read_at"] == FROZEN_NOW
     assert api.call("GET", "/api/v1/notifications?unread=true", "haengdang").get_json()["total"] == 0
     assert api.call("POST", f"/api/v1/notifications/{note['id']}/read", "eungbong").status_code == 404
 
@@ -40,10 +44,18 @@ def test_event_for_unknown_person_is_recorded(api: Api, program: dict[str, Any])
     assert response.get_json()["resident_found"] is False and response.get_json()["rescreened"] == []
 
 
-def test_future_event_is_422(api: Api) -> None:
+@pytest.mark.parametrize("day", ["2026-11-26", "2099-01-01"])  # tomorrow by the frozen clock, and far ahead
+def test_future_event_is_422(api: Api, day: str) -> None:
     response = api.call("POST", "/api/v1/registry/events", "system",
-                        {"type": "death", "rrn": RRN["김순자"], "date": "2099-01-01"})  # fmt: skip
+                        {"type": "death", "rrn": RRN["김순자"], "date": day})  # fmt: skip
     assert response.status_code == 422 and "date" in response.get_json()["errors"]
+
+
+def test_event_dated_today_is_accepted(api: Api) -> None:
+    response = api.call("POST", "/api/v1/registry/events", "system",
+                        {"type": "death", "rrn": RRN["김순자"], "date": FROZEN_NOW[:10]})  # fmt: skip
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["resident_found"] is True
 
 
 def test_status_lifecycle_and_delivery_records_a_receipt(api: Api, program: dict[str, Any]) -> None:
@@ -116,7 +128,14 @@ def test_audit_records_reads_with_actor_institution_and_role(api: Api, program: 
     assert ("nomination.create", "haengdang1-center", "nominator") in actions
     assert all(e["subject"] == "450312-2******" for e in log["items"])
     by_actor = api.call("GET", "/api/v1/audit?actor=token:haengdang", "auditor").get_json()
-    assert by_actor["total"] >= 1 and {e["actor"] for e in by_actor["items"]} == {"token:haengdang"}
-    none = api.call("GET", "/api/v1/audit?from=2000-01-01&to=2000-01-02", "auditor").get_json()
-    assert none["total"] == 0
+    assert [(e["actor"], e["action"]) for e in by_actor["items"]] == [("token:haengdang", "nomination.create")]
+    assert {e["at"] for e in log["items"]} == {FROZEN_NOW}
+    # date filters are Korean calendar days: the entry made "today" (by the frozen clock) is found on that day only
+    created = "/api/v1/audit?action=nomination.create"
+    assert api.call("GET", created, "auditor").get_json()["total"] == 1
+    today = FROZEN_NOW[:10]
+    for span in (f"from={today}&to={today}", f"from={today}", f"to={today}", "from=2026-11-24&to=2026-11-26"):
+        assert api.call("GET", f"{created}&{span}", "auditor").get_json()["total"] == 1, span
+    for span in ("from=2000-01-01&to=2000-01-02", "from=2026-11-24&to=2026-11-24", "from=2026-11-26"):
+        assert api.call("GET", f"{created}&{span}", "auditor").get_json()["total"] == 0, span
     assert api.call("GET", "/api/v1/audit?from=2026-01-02&to=2026-01-01", "auditor").status_code == 422

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask
@@ -10,8 +11,25 @@ from sqlalchemy import event, func, select
 
 from service.audit import CLI
 from service.db import get_db
-from service.models import Nomination, Notification, Program, Resident, Verdict
-from service.screening import rescreen
+from service.models import Nomination, Notification, Program, Resident, VerdictRecord
+from service.rescreening import rescreen
+
+RESCREEN_COUNTS = {
+    "screened": r"재심사 (\d+)건", "changed": r"판정 변경 (\d+)건", "turned": r"부적격 전환 (\d+)건",
+    "eligible": r"\beligible (\d+)", "review": r"\breview (\d+)", "ineligible": r"\bineligible (\d+)",
+}  # fmt: skip
+
+
+def _rescreen_counts(output: str, program: str) -> dict[str, int]:
+    """The numbers of ``seonbyeol rescreen``'s summary line (``<program>: 재심사 N건, ...``), by name."""
+    lines = [ln for ln in output.splitlines() if ln.startswith(f"{program}: ")]
+    assert len(lines) == 1, output
+    counts = {}
+    for key, pattern in RESCREEN_COUNTS.items():
+        found = re.findall(pattern, lines[0])
+        assert len(found) == 1, (key, lines[0])
+        counts[key] = int(found[0])
+    return counts
 
 
 def _count(app: Flask, model: type) -> int:
@@ -27,7 +45,7 @@ def test_demo_fills_an_empty_database_once(app: Flask, runner: FlaskCliRunner) -
     nominations = _count(app, Nomination)
     assert nominations >= 40
     with get_db(app).session() as s:
-        rules = [r["rule"] for v in s.scalars(select(Verdict)) for r in v.body["reasons"]]
+        rules = [r["rule"] for v in s.scalars(select(VerdictRecord)) for r in v.body["reasons"]]
     assert "duplicate_nomination" in rules and "not_in_registry" in rules
     again = runner.invoke(args=["demo", "--residents", "1500"])
     assert again.exit_code == 0 and "already loaded" in again.output
@@ -49,9 +67,15 @@ def test_rescreen_command_uses_the_newest_registry(app: Flask, runner: FlaskCliR
         assert person is not None
         person.status, person.status_date = "deceased", person.birth_date.replace(year=2026, month=1, day=1)
         target_id, institution = target.id, target.institution_id
+        open_before = s.scalar(
+            select(func.count()).select_from(Nomination).join(Program)
+            .where(Program.code == "kimchi-2026", Nomination.status == "open")
+        )  # fmt: skip
     result = runner.invoke(args=["rescreen", "kimchi-2026"])
     assert result.exit_code == 0, result.output
-    assert "부적격 전환 1건" in result.output or "부적격 전환" in result.output
+    counts = _rescreen_counts(result.output, "kimchi-2026")
+    assert counts["screened"] == open_before == counts["eligible"] + counts["review"] + counts["ineligible"]
+    assert counts["turned"] == 1 and counts["changed"] >= counts["turned"], counts
     with get_db(app).session() as s:
         assert s.get_one(Nomination, target_id).current_outcome == "ineligible"
         notes = s.scalars(select(Notification).where(Notification.nomination_id == target_id)).all()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from service.db import get_db
 from service.models import Receipt
-from tests.factories import RECEIPT_COLUMNS, receipt, write_csv, write_district
+from tests.factories import RECEIPT_COLUMNS, import_counts, receipt, write_csv, write_district
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +25,7 @@ def test_receipts_import_with_bad_rows_and_idempotence(app: Flask, runner: Flask
         receipt("450312-2345678"),
         receipt("450312-2345678", provider="성동구자원봉사센터"),
         receipt("450312-2345678", category="coal"),  # line 4: unknown category
-        receipt("450312-2345678", on="2099-01-01"),  # line 5: future
+        receipt("450312-2345678", on="2026-11-26"),  # line 5: future (the day after the frozen clock's today)
         receipt("999999-2345678"),  # line 6: bad rrn
         receipt("430102-1345671", category="rice", quantity="0"),  # line 7: quantity
         receipt("430102-1345671", category="rice", quantity="2"),
@@ -40,8 +40,9 @@ def test_receipts_import_with_bad_rows_and_idempotence(app: Flask, runner: Flask
         ("kimchi", "성동구자원봉사센터", 1),
         ("rice", "사랑의열매", 2),
     ]
+    assert import_counts(result.output) == {"read": 7, "inserted": 3, "updated": 0, "unchanged": 0, "rejected": 4}
     again = runner.invoke(args=["import-receipts", str(path)])
-    assert "추가 0" in again.output and "변경 없음 3" in again.output
+    assert import_counts(again.output) == {"read": 7, "inserted": 0, "updated": 0, "unchanged": 3, "rejected": 4}
     assert len(_receipts(app)) == 3
 
 
@@ -51,5 +52,5 @@ def test_receipts_quantity_correction_updates_in_place(app: Flask, runner: Flask
     )
     fixed = write_csv(tmp_path / "b.csv", [receipt("450312-2345678", quantity="3")], RECEIPT_COLUMNS)
     result = runner.invoke(args=["import-receipts", str(fixed)])
-    assert "변경 1" in result.output
+    assert import_counts(result.output) == {"read": 1, "inserted": 0, "updated": 1, "unchanged": 0, "rejected": 0}
     assert _receipts(app) == [("kimchi", "사랑의열매", 3)]

@@ -11,7 +11,7 @@ from service import registry_import
 from service.db import get_db
 from service.models import Resident
 from service.security import get_cipher
-from tests.factories import resident, write_csv, write_district
+from tests.factories import import_counts, resident, write_csv, write_district
 
 GOOD = [
     resident("450312-2345678", "김순자", "H1", "head"),
@@ -68,8 +68,9 @@ def test_bad_rows_are_reported_by_line_and_good_rows_load(app: Flask, runner: Fl
     for line, word in expected.items():
         reported = [ln for ln in result.output.splitlines() if ln.startswith(f"{line}행 거부")]
         assert reported and word in reported[0], (line, word, result.output)
-    assert f"거부 {len(BAD)}" in result.output
-    assert f"추가 {len(GOOD)}" in result.output
+    assert import_counts(result.output) == {
+        "read": len(GOOD) + len(BAD), "inserted": len(GOOD), "updated": 0, "unchanged": 0, "rejected": len(BAD),
+    }  # fmt: skip
     assert len(_stored(app)) == len(GOOD)
 
 
@@ -81,7 +82,9 @@ def test_same_file_twice_changes_nothing(app: Flask, runner: FlaskCliRunner, tmp
     with get_db(app).session() as s:
         blobs = {r.id: (r.rrn_enc, r.updated_at) for r in s.scalars(select(Resident))}
     result = runner.invoke(args=["import-residents", str(path)])
-    assert f"변경 없음 {len(GOOD)}" in result.output and "추가 0" in result.output
+    assert import_counts(result.output) == {
+        "read": len(GOOD), "inserted": 0, "updated": 0, "unchanged": len(GOOD), "rejected": 0,
+    }  # fmt: skip
     assert _stored(app) == before
     with get_db(app).session() as s:
         assert {r.id: (r.rrn_enc, r.updated_at) for r in s.scalars(select(Resident))} == blobs
@@ -93,7 +96,9 @@ def test_newer_snapshot_updates_in_place(app: Flask, runner: FlaskCliRunner, tmp
     newer = [dict(r) for r in GOOD]
     newer[2].update(status="moved_out", status_date="2026-10-01")
     result = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "b.csv", newer))])
-    assert "변경 1" in result.output and "추가 0" in result.output
+    assert import_counts(result.output) == {
+        "read": len(GOOD), "inserted": 0, "updated": 1, "unchanged": len(GOOD) - 1, "rejected": 0,
+    }  # fmt: skip
     with get_db(app).session() as s:
         moved = s.scalar(select(Resident).where(Resident.name == "이철수"))
         assert moved is not None and moved.status == "moved_out"
@@ -128,7 +133,9 @@ def test_wrong_column_count_and_bom_and_blank_lines(app: Flask, runner: FlaskCli
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(args=["import-residents", str(path)])
     assert result.exit_code == 0
-    assert "4행 거부" in result.output and "열 개수" in result.output
+    rejects = [ln for ln in result.output.splitlines() if "행 거부" in ln]
+    assert len(rejects) == 1 and rejects[0].startswith("4행 거부") and "열 개수" in rejects[0], result.output
+    assert import_counts(result.output)["inserted"] == 1 and import_counts(result.output)["rejected"] == 1
     assert len(_stored(app)) == 1
 
 
@@ -162,7 +169,9 @@ def test_crash_half_way_keeps_committed_batches_and_rerun_completes(
 def test_duplicate_rrn_in_one_batch_is_rejected(app: Flask, runner: FlaskCliRunner, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "r.csv", [GOOD[0], GOOD[0]])
     result = runner.invoke(args=["import-residents", str(path)])
-    assert "3행 거부" in result.output and "2행" in result.output
+    rejects = [ln for ln in result.output.splitlines() if "행 거부" in ln]
+    assert len(rejects) == 1 and rejects[0].startswith("3행 거부") and "(duplicate of line 2)" in rejects[0], rejects
+    assert import_counts(result.output) == {"read": 2, "inserted": 1, "updated": 0, "unchanged": 0, "rejected": 1}
 
 
 def _stored_bytes(app: Flask, backend: str) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from service import registry_import
 from service.demo import DISTRICT_FILE
 from service.demo.synthetic import (
     DEMO_AS_OF,
@@ -23,6 +24,7 @@ from service.demo.synthetic import (
     generate_residents,
     plan_nominations,
 )
+from service.district import parse_district_file
 
 # seed-en.md, appendix: Seongdong-gu's 17 administrative dongs
 APPENDIX_DONGS = {
@@ -122,10 +124,10 @@ def test_sponsors_and_categories(district: dict[str, Any]) -> None:
     assert categories["kimchi"] == "김장김치"
 
 
-def test_district_file_passes_the_loader_schema() -> None:
-    district_mod = pytest.importorskip("service.district")
-    data = district_mod.parse_district_file(DISTRICT_FILE)
+def test_district_file_passes_the_loader_schema(district: dict[str, Any]) -> None:
+    data = parse_district_file(DISTRICT_FILE)
     assert len(data["dongs"]) == 17
+    assert {i["code"] for i in data["institutions"]} == {i["code"] for i in district["institutions"]}
 
 
 # --------------------------------------------------------------------------- residents
@@ -206,9 +208,13 @@ def test_status_dates(residents: list[dict[str, str]]) -> None:
 
 
 def test_residents_pass_the_importer() -> None:
-    importer = pytest.importorskip("service.registry_import")
-    for row in generate_residents(3000, seed=11):
-        importer.parse_resident_row(row, DEMO_AS_OF)
+    rows = list(generate_residents(3000, seed=11))
+    for row in rows:
+        clean = registry_import.parse_resident_row(row, DEMO_AS_OF)
+        assert clean["rrn"].digits == row["rrn"].replace("-", "")
+        assert (clean["name"], clean["status"], clean["dong_code"]) == (row["name"], row["status"], row["dong_code"])
+        assert clean["birth_date"] == date.fromisoformat(row["birth_date"])
+    assert {r["status"] for r in rows} == {"active", "deceased", "moved_out"}  # every kind of row was checked
 
 
 def test_count_bounds() -> None:
@@ -261,10 +267,14 @@ def test_receipts(residents: list[dict[str, str]], receipts: list[dict[str, str]
 
 
 def test_receipts_pass_the_importer(district: dict[str, Any], receipts: list[dict[str, str]]) -> None:
-    importer = pytest.importorskip("service.registry_import")
     categories = {c["code"] for c in district["resource_categories"]}
+    assert receipts
     for row in receipts:
-        importer.parse_receipt_row(row, categories, DEMO_AS_OF)
+        clean = registry_import.parse_receipt_row(row, categories, DEMO_AS_OF)
+        assert clean["rrn"].digits == row["rrn"].replace("-", "")
+        assert (clean["category_code"], clean["provider"]) == (row["resource_category"], row["provider"])
+        assert clean["received_on"] == date.fromisoformat(row["received_on"])
+        assert clean["quantity"] == int(row["quantity"])
 
 
 # --------------------------------------------------------------------------- programs

@@ -1,0 +1,109 @@
+"""Reading nominations: one, or a program's list, as the access policy scopes them.
+
+Every read of a nomination is recorded in the access log with the people it shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from . import access, audit, verdicts
+from .errors import NotFound
+from .models import Institution, Nomination, Program
+from .security import Principal
+
+
+def get_visible(session: Session, principal: Principal, nomination_id: int) -> Nomination:
+    """A nomination the principal may see; another institution's is simply not found."""
+    access.require(principal, "nominations.read")
+    nomination = session.get(Nomination, nomination_id)
+    return access.require_nomination_visible(principal, nomination, nomination_id)
+
+
+def as_dict(
+    session: Session, n: Nomination, verdict: dict[str, Any] | None = None, with_history: bool = False
+) -> dict[str, Any]:
+    """The contract's nomination answer; ``history`` and ``replaced_by`` for the single read."""
+    history = [v.body for v in verdicts.history(session, n.id)] if with_history or verdict is None else []
+    if verdict is None:
+        verdict = history[-1] if history else {}
+    out: dict[str, Any] = {
+        "id": n.id,
+        "program": n.program.code,
+        "institution": n.institution.code,
+        "nominee": {"rrn": n.rrn_masked, "name": n.nominee_name},
+        "status": n.status,
+        "replaces": n.replaces_id,
+        "created_at": n.created_at,
+        "note": n.note,
+        "status_note": n.status_note,
+        "verdict": verdict,
+    }
+    if with_history:
+        out["history"] = history
+        out["replaced_by"] = session.scalar(select(Nomination.id).where(Nomination.replaces_id == n.id))
+    return out
+
+
+def read(session: Session, principal: Principal, nomination_id: int) -> dict[str, Any]:
+    """One nomination with its verdict history, recorded in the access log; commits."""
+    nomination = get_visible(session, principal, nomination_id)
+    out = as_dict(session, nomination, with_history=True)
+    audit.record(
+        session, principal, "nomination.read", [(nomination.rrn_index, nomination.rrn_masked)],
+        target=f"nomination:{nomination.id}",
+    )  # fmt: skip
+    session.commit()
+    return out
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    status: str | None = None
+    outcome: str | None = None
+    institution: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def _filtered(query: Select[Any], filters: ListFilters) -> Select[Any]:
+    if filters.status:
+        query = query.where(Nomination.status == filters.status)
+    if filters.outcome:
+        query = query.where(Nomination.current_outcome == filters.outcome)
+    if filters.institution:
+        inst = select(Institution.id).where(Institution.code == filters.institution)
+        query = query.where(Nomination.institution_id.in_(inst))
+    return query
+
+
+def list_for_program(
+    session: Session, principal: Principal, program: Program, filters: ListFilters
+) -> tuple[list[dict[str, Any]], int]:
+    """The program's nominations the principal may see, with current verdicts; commits the
+    access record naming every person listed."""
+    access.require(principal, "nominations.read")
+    if not access.can_list_program_nominations(principal, program):
+        raise NotFound(f"사업 '{program.code}'을(를) 찾을 수 없습니다", f"program '{program.code}' not found")
+    query = access.nominations_visible_to(principal, select(Nomination).where(Nomination.program_id == program.id))
+    query = _filtered(query, filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = list(
+        session.scalars(
+            query.options(joinedload(Nomination.institution), joinedload(Nomination.program))
+            .order_by(Nomination.id)
+            .limit(filters.limit)
+            .offset(filters.offset)
+        )
+    )
+    current = verdicts.latest(session, [n.id for n in page])
+    audit.record(
+        session, principal, "nomination.list", [(n.rrn_index, n.rrn_masked) for n in page] or [(None, None)],
+        target=f"program:{program.code}",
+    )  # fmt: skip
+    session.commit()
+    return [as_dict(session, n, current.get(n.id, {})) for n in page], total

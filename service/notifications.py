@@ -1,0 +1,82 @@
+"""Notifications to institutions: a nominee turned ineligible (please nominate a replacement).
+
+Each institution reads its own inbox (``access.notification_filter``); reading a list is
+recorded in the access log with the people the notifications name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from . import access, audit, clock
+from .errors import NotFound
+from .models import Nomination, Notification, Program
+from .security import Principal
+
+IneligibleItem = tuple[int, int, str, str, dict[str, Any]]
+"""(nomination id, institution id, nominee name, masked RRN, new verdict)."""
+
+
+def ineligible(session: Session, program: Program, items: Sequence[IneligibleItem]) -> None:
+    """Tell each nominating institution that its nominee turned ineligible, and ask for a
+    replacement (the department sees who still owes one)."""
+    rows = []
+    now = clock.now()
+    for nomination_id, institution_id, name, masked, verdict in items:
+        blocks = [r for r in verdict["reasons"] if r["severity"] == "block"]
+        reasons_ko = "; ".join(r["messages"]["ko"] for r in blocks)
+        reasons_en = "; ".join(r["messages"]["en"] for r in blocks)
+        who = f"{name}({masked})"
+        rows.append({
+            "institution_id": institution_id,
+            "nomination_id": nomination_id,
+            "kind": "nomination_ineligible",
+            "message_ko": f"[{program.name}] 추천하신 {who} 님이 재심사에서 부적격으로 판정되었습니다: "
+                          f"{reasons_ko}. 대체 대상자를 재추천해 주세요.",
+            "message_en": f"[{program.name}] your nominee {who} was found ineligible on re-screening: "
+                          f"{reasons_en}. Please nominate a replacement.",
+            "created_at": now,
+        })  # fmt: skip
+    if rows:
+        session.execute(insert(Notification), rows)
+
+
+def inbox(
+    session: Session, principal: Principal, unread_only: bool, limit: int, offset: int
+) -> tuple[list[Notification], int]:
+    """The principal's institution's notifications, newest first, and their total; the read is
+    recorded with the people the listed notifications name."""
+    access.require(principal, "notifications.read")
+    query = select(Notification).where(access.notification_filter(principal))
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit).offset(offset)))
+    if items:
+        ids = sorted({n.nomination_id for n in items if n.nomination_id is not None})
+        subjects = (
+            session.execute(select(Nomination.rrn_index, Nomination.rrn_masked).where(Nomination.id.in_(ids))).all()
+            if ids
+            else []
+        )
+        audit.record(
+            session, principal, "notification.list", [(s.rrn_index, s.rrn_masked) for s in subjects] or [(None, None)],
+            target=f"institution:{principal.institution_code}", detail={"ids": [n.id for n in items]},
+        )  # fmt: skip
+        session.commit()
+    return items, total
+
+
+def mark_read(session: Session, principal: Principal, notification_id: int) -> Notification:
+    """Mark one of the institution's notifications read (idempotent); another's is not found."""
+    item = session.get(Notification, notification_id)
+    if item is None or not access.can_see_notification(principal, item):
+        raise NotFound("알림을 찾을 수 없습니다", f"notification {notification_id} not found")
+    if item.read_at is None:
+        item.read_at = clock.now()
+        session.commit()
+    return item

@@ -1,0 +1,197 @@
+"""Bulk re-screening: every open and confirmed nomination of a program, set-based.
+
+One planning pass (:func:`plan`) screens the nominations oldest first against the newest
+registry and a rule set, updating the accepted set as outcomes change, so that "earlier
+nomination" means the same thing as at registration time. Re-screening applies the plan;
+simulation of a parameter change reports it without storing anything. Because both use the
+same pass, a simulation says exactly what publishing and re-screening then do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from rules import RuleSet
+
+from . import audit, clock, notifications, verdicts
+from .facts import Accepted, Candidate, assemble_facts, load_nomination_state, registry_facts
+from .models import Nomination, Program
+from .policies import ruleset_for
+from .screening import VerdictMaker, lookback_days, same_verdict
+from .security import Principal
+
+RESCREENED_STATUSES = ("open", "confirmed")
+"""Delivered nominations are history; cancelled ones are out. Confirmed ones are re-screened
+so that a confirmed nominee who died is never marked delivered."""
+
+
+@dataclass(frozen=True)
+class Rescreened:
+    """One nomination's re-derived verdict, beside what it had."""
+
+    nomination_id: int
+    institution_id: int
+    rrn_index: str
+    rrn_masked: str
+    name: str
+    status: str
+    before: str
+    verdict: dict[str, Any]
+    facts: dict[str, Any]
+    household_key: str | None
+    household_changed: bool
+
+    @property
+    def after(self) -> str:
+        return str(self.verdict["outcome"])
+
+
+@dataclass
+class Plan:
+    """The outcome of one planning pass."""
+
+    program: Program
+    ruleset: RuleSet
+    items: list[Rescreened] = field(default_factory=list)
+    engine_calls: int = 0
+
+    def transitions(self) -> dict[str, int]:
+        """``"eligible->ineligible": n`` for every outcome that changed."""
+        counts = Counter(f"{i.before}->{i.after}" for i in self.items if i.before != i.after)
+        return dict(sorted(counts.items()))
+
+
+def plan(
+    session: Session,
+    program: Program,
+    ruleset: RuleSet,
+    now: datetime,
+    rrn_indexes: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
+    """Screen the program's open and confirmed nominations (all, or those of some people and
+    their households) against ``ruleset``; store nothing."""
+    columns = (
+        Nomination.id, Nomination.institution_id, Nomination.rrn_index, Nomination.rrn_masked,
+        Nomination.nominee_name, Nomination.status, Nomination.current_outcome, Nomination.household_key,
+    )  # fmt: skip
+    query = select(*columns).where(Nomination.program_id == program.id, Nomination.status.in_(RESCREENED_STATUSES))
+    households: list[str] = []
+    if rrn_indexes is not None:
+        wanted = list(rrn_indexes)
+        targets = session.scalars(
+            select(Nomination.household_key).where(
+                Nomination.program_id == program.id, Nomination.rrn_index.in_(wanted)
+            )
+        )
+        households = sorted({h for h in targets if h})
+        cond = Nomination.rrn_index.in_(wanted)
+        query = query.where(cond | Nomination.household_key.in_(households) if households else cond)
+    rows = session.execute(query.order_by(Nomination.id)).all()
+    candidates = [Candidate(r.rrn_index, r.nominee_name, r.id) for r in rows]
+    registry = registry_facts(session, program, candidates, lookback_days(ruleset), now.date())
+    if rrn_indexes is None:
+        state = load_nomination_state(session, program)
+    else:
+        keys = sorted({f.household_key for f in registry.values() if f.household_key} | set(households))
+        state = load_nomination_state(session, program, sorted({c.rrn_index for c in candidates}), keys)
+    maker = VerdictMaker(ruleset, now)
+    result = Plan(program, ruleset)
+    for done, (row, candidate) in enumerate(zip(rows, candidates, strict=True), start=1):
+        reg = registry[candidate.rrn_index]
+        facts = assemble_facts(candidate, reg, state)
+        verdict = maker.verdict(facts)
+        if verdict["outcome"] == "ineligible":
+            state.drop(row.id)
+        else:
+            state.accept(Accepted(row.id, row.rrn_index, reg.household_key, row.institution_id))
+        result.items.append(
+            Rescreened(
+                row.id, row.institution_id, row.rrn_index, row.rrn_masked, row.nominee_name, row.status,
+                row.current_outcome, verdict, facts, reg.household_key, reg.household_key != row.household_key,
+            )
+        )  # fmt: skip
+        if progress is not None:
+            progress(done, len(rows))
+    result.engine_calls = maker.engine_calls
+    return result
+
+
+@dataclass
+class RescreenSummary:
+    program: str
+    screened: int = 0
+    changed: int = 0
+    turned_ineligible: int = 0
+    stored: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: {"eligible": 0, "review": 0, "ineligible": 0})
+    engine_calls: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "program": self.program, "screened": self.screened, "changed": self.changed,
+            "turned_ineligible": self.turned_ineligible, "outcomes": self.outcomes,
+        }  # fmt: skip
+
+
+def rescreen(
+    session: Session,
+    program: Program,
+    principal: Principal,
+    trigger: str = "rescreen",
+    rrn_indexes: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RescreenSummary:
+    """Re-screen and store: a new verdict row only where the verdict changed (outcome, reasons
+    or rule-set version), new outcomes, notifications of new ineligibility, and an audit entry
+    for every person whose verdict was re-derived. The caller commits."""
+    now = clock.now()
+    result = plan(session, program, ruleset_for(program.ruleset_version), now, rrn_indexes, progress)
+    previous = verdicts.latest(session, [i.nomination_id for i in result.items])
+    summary = RescreenSummary(program.code, engine_calls=result.engine_calls)
+    rows: list[dict[str, Any]] = []
+    moved: dict[int, tuple[str, str | None]] = {}
+    turned: list[Rescreened] = []
+    for item in result.items:
+        summary.screened += 1
+        summary.outcomes[item.after] += 1
+        if not same_verdict(previous.get(item.nomination_id), item.verdict):
+            rows.append(
+                verdicts.verdict_row(
+                    item.nomination_id, program.ruleset_version_id, item.verdict, item.facts, trigger, now
+                )
+            )
+        if item.after != item.before or item.household_changed:
+            moved[item.nomination_id] = (item.after, item.household_key)
+        if item.after != item.before:
+            summary.changed += 1
+            if item.after == "ineligible":
+                turned.append(item)
+    # Two phases, so the one-accepted-per-person index never sees two accepted at once:
+    # first the nominations that lose their place, then the ones that gain it.
+    losing = {i for i, (outcome, _h) in moved.items() if outcome == "ineligible"}
+    for phase in (sorted(losing), sorted(set(moved) - losing)):
+        if phase:
+            session.execute(
+                update(Nomination),
+                [{"id": i, "current_outcome": moved[i][0], "household_key": moved[i][1]} for i in phase],
+            )
+            session.flush()
+    verdicts.store(session, rows)
+    summary.stored = len(rows)
+    summary.turned_ineligible = len(turned)
+    notifications.ineligible(session, program, [(i.nomination_id, i.institution_id, i.name, i.rrn_masked,
+                                                 i.verdict) for i in turned])  # fmt: skip
+    audit.record(
+        session, principal, f"program.{trigger}", [(i.rrn_index, i.rrn_masked) for i in result.items] or [(None, None)],
+        target=f"program:{program.code}", detail={"screened": summary.screened, "changed": summary.changed},
+    )  # fmt: skip
+    session.expire_all()
+    return summary
