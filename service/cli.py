@@ -222,6 +222,39 @@ def rescreen_command(program: str) -> None:
     )
 
 
+@commands.command("replay")
+@click.argument("program")
+def replay_command(program: str) -> None:
+    """Re-derive every stored verdict of PROGRAM from its stored facts and rule-set version;
+    exit non-zero on any difference."""
+    from .audit import CLI, record
+    from .errors import ServiceError
+    from .programs import get_program
+    from .replay import replay_program
+
+    database = db_mod.get_db()
+    with database.session() as session:
+        try:
+            target = get_program(session, program)
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.ko} ({exc.en})") from None
+        total = different = 0
+        for item in replay_program(session, target.id):
+            total += 1
+            if not item.identical:
+                different += 1
+                why = item.problem or f"{item.stored.get('outcome')} → {(item.replayed or {}).get('outcome')}"
+                click.echo(f"다름 (differs): nomination {item.nomination_id} at {item.evaluated_at}: {why}")
+        record(session, CLI, "program.replay", target=f"program:{program}",
+               detail={"verdicts": total, "different": different})  # fmt: skip
+    click.echo(
+        f"{program}: 판정 {total}건 재현, 동일 {total - different}건, 다름 {different}건 "
+        f"(replayed {total}, identical {total - different}, different {different})"
+    )
+    if different:
+        sys.exit(1)
+
+
 @commands.command("serve")
 @click.option("--bind", default="127.0.0.1:8000", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))

@@ -8,11 +8,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
-from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
-from ..db import get_session
+from ..db import get_session, ping
 from ..errors import ServiceError
 from . import problems
 from .schemas import MAX_ID
@@ -31,7 +30,7 @@ class IdConverter(IntegerConverter):
 def healthz() -> ResponseReturnValue:
     """``{"status": "ok"}`` once the database answers a query."""
     try:
-        get_session().execute(text("SELECT 1"))
+        ping(get_session())
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return problems.problem_response(503, ("데이터베이스가 응답하지 않습니다", "database unavailable"))
     return jsonify(status="ok")

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from .. import lifecycle, nominating
+from .. import batch, lifecycle, nominating, replay
 from .. import nominations as service
 from ..db import get_session
 from ..errors import Invalid, NotFound
@@ -47,6 +47,30 @@ class Evaluate(MethodView):
             "program": program.code,
             "nominee": {"rrn": nominee["rrn"].masked, "name": nominee["name"]},
             "verdict": serialize.localise(screened.verdict),
+        }
+
+
+@blp.route("/evaluate/batch")
+class EvaluateBatch(MethodView):
+    @requires("evaluate")
+    @blp.arguments(schemas.BatchEvaluateIn)
+    @blp.response(200, schemas.BatchEvaluateOut)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Up to 1,000 dry runs at once: each verdict exactly what ``/evaluate`` would answer for
+        that nominee alone (stores only the audit entries)."""
+        session = get_session()
+        program = _program_or_422(session, body["program"])
+        nominees = [batch.Nominee(n["rrn"], n["name"]) for n in body["nominees"]]
+        judged = batch.evaluate_batch(session, get_cipher(), program, nominees, current_principal())
+        return {
+            "program": program.code,
+            "items": [
+                {
+                    "nominee": {"rrn": j.nominee.number.masked, "name": j.nominee.name},
+                    "verdict": serialize.localise(j.verdict),
+                }
+                for j in judged
+            ],  # fmt: skip
         }
 
 
@@ -104,3 +128,12 @@ class NominationStatus(MethodView):
         nomination = service.get_visible(session, principal, nomination_id)
         lifecycle.change_status(session, nomination, body["status"], body.get("note"), principal)
         return serialize.nomination(service.as_dict(session, nomination, with_history=True))
+
+
+@blp.route("/nominations/<id:nomination_id>/replay")
+class NominationReplay(MethodView):
+    @requires("nominations.read")
+    @blp.response(200, schemas.ReplayOut)
+    def get(self, nomination_id: int) -> dict[str, Any]:
+        """Every stored verdict re-derived from its stored facts and rule-set version."""
+        return replay.replay_nomination(get_session(), current_principal(), nomination_id)

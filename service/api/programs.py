@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from .. import access, simulation
 from .. import programs as service
+from .. import progress as progress_service
 from ..db import begin_write, get_session
 from ..rescreening import rescreen
 from . import schemas
@@ -98,3 +99,12 @@ class ProgramRescreen(MethodView):
         summary = rescreen(session, program, principal)
         session.commit()
         return summary.as_dict()
+
+
+@blp.route("/<code>/progress")
+class ProgramProgress(MethodView):
+    @requires("programs.progress")
+    @blp.response(200, schemas.ProgressOut)
+    def get(self, code: str) -> dict[str, Any]:
+        """The progress monitor: nominations by institution, and the replacements still owed."""
+        return progress_service.progress(get_session(), code, current_principal())

@@ -74,6 +74,11 @@ class EvaluateIn(StrictSchema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
+class BatchEvaluateIn(StrictSchema):
+    program = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    nominees = fields.List(fields.Nested(NomineeIn), required=True, validate=validate.Length(min=1, max=1000))
+
+
 class NominateIn(StrictSchema):
     program = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     nominee = fields.Nested(NomineeIn, required=True)
@@ -212,6 +217,16 @@ class EvaluateOut(Schema):
     verdict = fields.Nested(VerdictOut)
 
 
+class BatchItemOut(Schema):
+    nominee = fields.Nested(NomineeOut)
+    verdict = fields.Nested(VerdictOut)
+
+
+class BatchEvaluateOut(Schema):
+    program = fields.String()
+    items = fields.List(fields.Nested(BatchItemOut))
+
+
 class NominationOut(Schema):
     id = fields.Integer()
     program = fields.String()
@@ -273,6 +288,36 @@ class SimulationOut(Schema):
     changed = fields.Integer()
     transitions = fields.Dict(keys=fields.String(), values=fields.Integer())
     items = fields.List(fields.Nested(SimulationItemOut))
+
+
+class ReplayItemOut(Schema):
+    evaluated_at = fields.String()
+    ruleset = fields.Nested(RuleSetRef)
+    stored = fields.Nested(VerdictOut)
+    replayed = fields.Nested(VerdictOut, allow_none=True)
+    identical = fields.Boolean()
+    problem = fields.String(allow_none=True)
+
+
+class ReplayOut(Schema):
+    identical = fields.Boolean()
+    items = fields.List(fields.Nested(ReplayItemOut))
+
+
+class OwedOut(Schema):
+    nomination = fields.Integer()
+    institution = fields.String()
+    nominee = fields.Nested(NomineeOut)
+    ineligible_since = fields.String(allow_none=True)
+    days_waiting = fields.Integer(allow_none=True)
+
+
+class ProgressOut(Schema):
+    program = fields.String()
+    quota = fields.Integer(allow_none=True)
+    counts = fields.Dict()
+    by_institution = fields.List(fields.Dict())
+    owed = fields.List(fields.Nested(OwedOut))
 
 
 class RescreenOut(Schema):

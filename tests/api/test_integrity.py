@@ -221,3 +221,38 @@ def test_notification_and_audit_reads_record_their_subjects(app: Flask, api: Api
 @pytest.mark.parametrize("action", ["token.create", "registry.import_residents", "registry.import_receipts"])
 def test_operator_commands_leave_audit_entries(app: Flask, api: Api, action: str) -> None:
     assert _audit(app, action), action
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def test_every_verdict_replays_identically_after_two_threshold_changes(
+    api: Api, program: dict[str, Any], runner: Any
+) -> None:
+    ids = [api.nominate(who, name).get_json()["id"] for who, name in
+           (("haengdang", "김순자"), ("eungbong", "박영수"), ("church", "오복동"), ("haengdang", "최말순"))]  # fmt: skip
+    url = "/api/v1/programs/kimchi-2026"
+    api.call("PUT", f"{url}/parameters", "admin", {"parameters": {"household_limit": 3}})
+    api.call("POST", f"{url}/rescreen", "admin")
+    api.call("PUT", f"{url}/parameters", "admin", {"parameters": {"lookback_days": 30}})
+    api.call("POST", f"{url}/rescreen", "admin")
+    for nid in ids:
+        answer = api.call("GET", f"/api/v1/nominations/{nid}/replay", "admin").get_json()
+        assert answer["identical"] is True and len(answer["items"]) == 3, answer
+        assert [i["ruleset"]["version"] for i in answer["items"]] == [1, 2, 3]
+    assert api.call("GET", f"/api/v1/nominations/{ids[0]}/replay", "eungbong").status_code == 404
+    result = runner.invoke(args=["replay", "kimchi-2026"])
+    assert result.exit_code == 0, result.output
+    assert "판정 12건 재현, 동일 12건, 다름 0건" in result.output
+
+
+def test_a_tampered_verdict_does_not_replay(app: Flask, api: Api, program: dict[str, Any], runner: Any) -> None:
+    nid = api.nominate("haengdang", "김순자").get_json()["id"]
+    with get_db(app).session() as s:
+        record = s.scalar(select(VerdictRecord).where(VerdictRecord.nomination_id == nid))
+        assert record is not None
+        record.facts = {**record.facts, "resident.status": "deceased"}
+    answer = api.call("GET", f"/api/v1/nominations/{nid}/replay", "admin").get_json()
+    assert answer["identical"] is False and answer["items"][0]["replayed"]["outcome"] == "ineligible"
+    result = runner.invoke(args=["replay", "kimchi-2026"])
+    assert result.exit_code == 1 and f"nomination {nid}" in result.output

@@ -139,3 +139,21 @@ def test_audit_records_reads_with_actor_institution_and_role(api: Api, program: 
     for span in ("from=2000-01-01&to=2000-01-02", "from=2026-11-24&to=2026-11-24", "from=2026-11-26"):
         assert api.call("GET", f"{created}&{span}", "auditor").get_json()["total"] == 0, span
     assert api.call("GET", "/api/v1/audit?from=2026-01-02&to=2026-01-01", "auditor").status_code == 422
+
+
+def test_progress_monitor_shows_owed_replacements(api: Api, program: dict[str, Any]) -> None:
+    nid = api.nominate("haengdang", "김순자").get_json()["id"]
+    api.nominate("eungbong", "이철수")
+    api.call("POST", "/api/v1/registry/events", "system", {"type": "death", "rrn": RRN["김순자"], "date": "2026-11-20"})
+    progress = api.call("GET", "/api/v1/programs/kimchi-2026/progress", "department")
+    assert progress.status_code == 200, progress.get_json()
+    data = progress.get_json()
+    rows = {r["institution"]: r for r in data["by_institution"]}
+    assert rows["haengdang1-center"]["ineligible"] == 1 and rows["haengdang1-center"]["owed_replacements"] == 1
+    assert rows["eungbong-center"]["eligible"] == 1 and rows["eungbong-center"]["owed_replacements"] == 0
+    assert [o["nomination"] for o in data["owed"]] == [nid]
+    assert data["owed"][0]["days_waiting"] == 0 and data["owed"][0]["nominee"]["rrn"] == "450312-2******"
+    api.nominate("haengdang", "윤지민", replaces=nid)
+    assert api.call("GET", "/api/v1/programs/kimchi-2026/progress", "auditor").get_json()["owed"] == []
+    assert api.call("GET", "/api/v1/programs/kimchi-2026/progress", "other_department").status_code == 403
+    assert api.call("GET", "/api/v1/programs/kimchi-2026/progress", "haengdang").status_code == 403
