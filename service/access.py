@@ -46,6 +46,9 @@ ACTIONS: Final[dict[str, frozenset[str]]] = {
     "notifications.read": frozenset({"nominator", "department", "admin", "auditor", "system"}),
     "stats.read": frozenset({"department", "admin", "auditor"}),
     "audit.read": frozenset({"auditor", "admin"}),
+    # resource pools (allocation between departments)
+    "pools.manage": frozenset({"admin"}),
+    "pools.read": frozenset({"admin", "department", "auditor"}),
 }
 """Which roles may attempt each action at all; object scope is decided below."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import access, audit, clock
+from . import access, audit, clock, notifications
 from .db import begin_write
 from .errors import Conflict
 from .models import Nomination, Program, Receipt
+from .pools import allocation_of, delivered_counts
 from .security import Principal
 
 TRANSITIONS = {
@@ -44,6 +45,15 @@ def placed_count(session: Session, program_id: int) -> int:
     )
 
 
+def _refuse_beyond_allocation(session: Session, program: Program) -> None:
+    """A program with an allocation from a pool delivers at most that many."""
+    allocation = allocation_of(session, program.id)
+    if allocation is not None and delivered_counts(session, [program.id]).get(program.id, 0) >= allocation:
+        raise Conflict(
+            f"배분받은 수량({allocation})을 모두 전달했습니다", f"the program's allocation of {allocation} is used up"
+        )
+
+
 def change_status(
     session: Session, nomination: Nomination, status: str, note: str | None, principal: Principal
 ) -> Nomination:
@@ -67,6 +77,8 @@ def change_status(
         raise Conflict(
             f"정원({program.quota}명)이 모두 찼습니다", f"the program's quota of {program.quota} is already filled"
         )
+    if status == "delivered":
+        _refuse_beyond_allocation(session, program)
     now = clock.now()
     nomination.status = status
     nomination.status_note = note
@@ -83,6 +95,8 @@ def change_status(
                 nomination_id=nomination.id,
             )
         )
+    if status == "confirmed":
+        notifications.selection_confirmed(session, program, nomination)
     audit.record(
         session, principal, f"nomination.{status}", [(nomination.rrn_index, nomination.rrn_masked)],
         target=f"nomination:{nomination.id}", detail={"note": note} if note else None,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from . import access, audit, verdicts
+from . import access, audit, clock, verdicts
 from .errors import NotFound
 from .models import Institution, Nomination, Program
 from .security import Principal
@@ -107,3 +107,39 @@ def list_for_program(
     )  # fmt: skip
     session.commit()
     return [as_dict(session, n, current.get(n.id, {})) for n in page], total
+
+
+EXPORT_HEADERS = (
+    "추천 번호 (id)", "사업 (program)", "추천 기관 (institution)", "대상자 (name)",
+    "주민등록번호 (rrn, masked)", "상태 (status)", "판정 (outcome)", "사유 (reasons)",
+    "대체 대상 (replaces)", "추천일시 (created at)",
+)  # fmt: skip
+
+
+def export(
+    session: Session, principal: Principal, program: Program, filters: ListFilters, reason: str
+) -> list[list[Any]]:
+    """Every nomination of the program the principal may see (unpaged), for CSV/XLSX; the
+    download is recorded with its reason and every person it lists. Commits."""
+    access.require(principal, "nominations.read")
+    if not access.can_list_program_nominations(principal, program):
+        raise NotFound(f"사업 '{program.code}'을(를) 찾을 수 없습니다", f"program '{program.code}' not found")
+    query = access.nominations_visible_to(principal, select(Nomination).where(Nomination.program_id == program.id))
+    items = list(
+        session.scalars(_filtered(query, filters).options(joinedload(Nomination.institution)).order_by(Nomination.id))
+    )
+    current = verdicts.latest(session, [n.id for n in items])
+    audit.record(
+        session, principal, "nomination.export", [(n.rrn_index, n.rrn_masked) for n in items] or [(None, None)],
+        target=f"program:{program.code}", detail={"reason": reason, "rows": len(items)},
+    )  # fmt: skip
+    session.commit()
+    rows = []
+    for n in items:
+        verdict = current.get(n.id, {})
+        rows.append([
+            n.id, program.code, n.institution.code, n.nominee_name, n.rrn_masked, n.status, n.current_outcome,
+            "; ".join(r["messages"]["ko"] for r in verdict.get("reasons", [])), n.replaces_id,
+            n.created_at.astimezone(clock.SEOUL).strftime("%Y-%m-%d %H:%M"),
+        ])  # fmt: skip
+    return rows

@@ -80,3 +80,41 @@ def mark_read(session: Session, principal: Principal, notification_id: int) -> N
         item.read_at = clock.now()
         session.commit()
     return item
+
+
+def selection_confirmed(session: Session, program: Program, nomination: Nomination) -> None:
+    """Tell the nominating institution that its nominee was selected (final selection)."""
+    who = f"{nomination.nominee_name}({nomination.rrn_masked})"
+    session.add(
+        Notification(
+            institution_id=nomination.institution_id, nomination_id=nomination.id, kind="selection_confirmed",
+            message_ko=f"[{program.name}] 추천하신 {who} 님이 최종 선정되었습니다.",
+            message_en=f"[{program.name}] your nominee {who} was selected.",
+            created_at=clock.now(),
+        )
+    )  # fmt: skip
+
+
+def remind_owed(
+    session: Session, program: Program, owed: Sequence[Any], principal: Principal, institution: str | None = None
+) -> int:
+    """Ask each institution that still owes a replacement (or only ``institution``) to
+    re-nominate, one notification per owed nomination; returns how many were sent."""
+    rows = []
+    now = clock.now()
+    for item in owed:
+        if institution is not None and item.institution != institution:
+            continue
+        who = f"{item.nominee_name}({item.rrn_masked})"
+        rows.append({
+            "institution_id": item.institution_id, "nomination_id": item.id, "kind": "replacement_requested",
+            "message_ko": f"[{program.name}] 부적격으로 판정된 {who} 님을 대신할 대상자를 재추천해 주세요.",
+            "message_en": f"[{program.name}] please nominate a replacement for {who}, found ineligible.",
+            "created_at": now,
+        })  # fmt: skip
+    if rows:
+        session.execute(insert(Notification), rows)
+        audit.record(
+            session, principal, "program.remind", target=f"program:{program.code}", detail={"sent": len(rows)},
+        )  # fmt: skip
+    return len(rows)

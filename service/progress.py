@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from . import access, audit, clock
+from . import access, audit, clock, notifications
+from .db import begin_write
 from .errors import Forbidden
 from .models import Institution, Nomination, VerdictRecord
 from .programs import get_program, program_counts
@@ -90,3 +91,14 @@ def progress(session: Session, code: str, principal: Principal) -> dict[str, Any
         "by_institution": sorted(table.values(), key=lambda e: e["institution"]),
         "owed": owed_items,
     }
+
+
+def send_reminders(session: Session, code: str, principal: Principal, institution: str | None = None) -> int:
+    """Ask the institutions that owe replacements to re-nominate (the monitor's one click)."""
+    access.require(principal, "programs.manage")
+    begin_write(session)
+    program = get_program(session, code)
+    access.require_manager(principal, program)
+    sent = notifications.remind_owed(session, program, owed_replacements(session, program.id), principal, institution)
+    session.commit()
+    return sent

@@ -66,9 +66,9 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]
 
-    from . import nominations, operations, programs
+    from . import nominations, operations, pools, programs
 
-    for module in (programs, nominations, operations):
+    for module in (programs, nominations, pools, operations):
         api.register_blueprint(module.blp)
     app.register_blueprint(health)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
-from .. import batch, lifecycle, nominating, replay
+from .. import batch, exports, lifecycle, nominating, replay
 from .. import nominations as service
 from ..db import get_session
 from ..errors import Invalid, NotFound
@@ -103,6 +104,17 @@ class ProgramNominations(MethodView):
         filters = service.ListFilters(
             args.get("status"), args.get("outcome"), args.get("institution"), args["limit"], args["offset"]
         )
+        if args["format"] != "json":  # a download that lists people: a reason is required and recorded
+            reason = exports.require_reason(args.get("reason"))
+            rows = service.export(session, current_principal(), program, filters, reason)
+            body = exports.render(args["format"], f"추천-{program.code}", service.EXPORT_HEADERS, rows)
+            return Response(
+                body,
+                mimetype=exports.MIME[args["format"]],
+                headers={  # type: ignore[return-value]
+                    "Content-Disposition": f'attachment; filename="nominations-{program.code}.{args["format"]}"'
+                },
+            )
         items, total = service.list_for_program(session, current_principal(), program, filters)
         return {"items": [serialize.nomination(n) for n in items], "total": total}
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .. import audit, clock, notifications
+from .. import audit, clock, concentration, exports, notifications
 from ..db import begin_write, get_session
 from ..models import Notification
 from ..registry_events import apply_event
@@ -83,26 +81,52 @@ class NotificationRead(MethodView):
         return _notification(notifications.mark_read(get_session(), current_principal(), notification_id))
 
 
+METRIC_HEADERS = {
+    "nominations": "추천 (nominations)", "eligible": "적격 (eligible)", "review": "검토 필요 (review)",
+    "ineligible": "부적격 (ineligible)", "open": "접수 (open)", "confirmed": "확정 (confirmed)",
+    "delivered": "전달 (delivered)", "cancelled": "취소 (cancelled)", "people": "대상자 수 (people)",
+}  # fmt: skip
+GROUP_HEADERS = {
+    "dong": "행정동",
+    "institution": "기관",
+    "sponsor": "후원처",
+    "category": "자원 분류",
+    "program": "사업",
+}
+
+
+def _download(data: bytes, fmt: str, name: str) -> Response:
+    return Response(
+        data, mimetype=exports.MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    )
+
+
 @blp.route("/stats")
 class Stats(MethodView):
     @requires("stats.read")
     @blp.arguments(schemas.StatsArgs, location="query")
     @blp.response(200, schemas.StatsOut)
     def get(self, args: dict[str, Any]) -> Any:
-        """Counts of nominations, verdicts, deliveries and people grouped by ``by``; ``format=csv``."""
-        data = statistics(get_session(), args["by"], current_principal(), args.get("program"))
-        if args["format"] != "csv":
+        """Counts grouped by ``by`` (``format=csv|xlsx``); ``by=household`` lists households of
+        concentrated receipt (needs ``reason``, recorded in the access log)."""
+        session, principal, by, fmt = get_session(), current_principal(), args["by"], args["format"]
+        if by == "household":
+            reason = exports.require_reason(args.get("reason"))
+            rows = concentration.households(session, principal, args["days"], reason)
+            if fmt == "json":
+                return {"by": by, "rows": rows, "totals": {"households": len(rows)}}
+            body = exports.render(fmt, "세대 집중", concentration.HEADERS, concentration.table(rows))
+            return _download(body, fmt, "stats-household")
+        data = statistics(session, by, principal, args.get("program"))
+        if fmt == "json":
             return data
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([args["by"], "label", *METRICS])
-        for row in data["rows"]:
-            writer.writerow([row["key"] or "", row["label"], *[row[m] for m in METRICS]])
-        return Response(
-            "\ufeff" + out.getvalue(),  # BOM: Excel opens Korean text correctly
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="stats-{args["by"]}.csv"'},
-        )
+        if fmt == "csv":  # machine-friendly header, kept as it was
+            headers = [by, "label", *METRICS]
+        else:
+            headers = [f"{GROUP_HEADERS[by]} 코드 ({by})", f"{GROUP_HEADERS[by]} (label)",
+                       *[METRIC_HEADERS[m] for m in METRICS]]  # fmt: skip
+        table = [[row["key"] or "", row["label"], *[row[m] for m in METRICS]] for row in data["rows"]]
+        return _download(exports.render(fmt, f"통계-{by}", headers, table), fmt, f"stats-{by}")
 
 
 @blp.route("/audit")

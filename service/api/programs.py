@@ -108,3 +108,15 @@ class ProgramProgress(MethodView):
     def get(self, code: str) -> dict[str, Any]:
         """The progress monitor: nominations by institution, and the replacements still owed."""
         return progress_service.progress(get_session(), code, current_principal())
+
+
+@blp.route("/<code>/reminders")
+class ProgramReminders(MethodView):
+    @requires("programs.manage", manages_program=True)
+    @blp.arguments(schemas.ReminderIn)
+    @blp.response(200, schemas.ReminderOut)
+    def post(self, body: dict[str, Any], code: str) -> dict[str, Any]:
+        """Ask the institutions that still owe a replacement to re-nominate (one notification
+        per owed nomination; ``institution`` limits it to one institution)."""
+        sent = progress_service.send_reminders(get_session(), code, current_principal(), body.get("institution"))
+        return {"program": code, "sent": sent}

@@ -122,6 +122,23 @@ class ProgramStatusIn(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(["open", "closed"]))
 
 
+class PoolIn(StrictSchema):
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    sponsor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    resource_category = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000))
+
+
+class AllocationIn(StrictSchema):
+    program = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000))
+
+
+class ReminderIn(StrictSchema):
+    institution = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+
+
 class RegistryEventIn(StrictSchema):
     type = fields.String(required=True, validate=validate.OneOf(["death", "move_out"]))
     rrn = RRNField(required=True)
@@ -153,6 +170,8 @@ class NominationListArgs(ListArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(["open", "confirmed", "delivered", "cancelled"]))
     outcome = fields.String(load_default=None, validate=validate.OneOf(["eligible", "review", "ineligible"]))
     institution = fields.String(load_default=None)
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class NotificationArgs(ListArgs):
@@ -163,9 +182,11 @@ class StatsArgs(BaseSchema):
     class Meta:
         unknown = EXCLUDE
 
-    by = fields.String(required=True, validate=validate.OneOf(GROUPS))
-    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+    by = fields.String(required=True, validate=validate.OneOf([*GROUPS, "household"]))
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
     program = fields.String(load_default=None)
+    days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=1825))
+    reason = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
 class AuditArgs(ListArgs):
@@ -318,6 +339,35 @@ class ProgressOut(Schema):
     counts = fields.Dict()
     by_institution = fields.List(fields.Dict())
     owed = fields.List(fields.Nested(OwedOut))
+
+
+class AllocationOut(Schema):
+    program = fields.String()
+    department = fields.String()
+    quantity = fields.Integer()
+    delivered = fields.Integer()
+
+
+class PoolOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    sponsor = fields.String(allow_none=True)
+    resource_category = fields.String()
+    quantity = fields.Integer()
+    allocated = fields.Integer()
+    delivered = fields.Integer()
+    remaining = fields.Integer()
+    allocations = fields.List(fields.Nested(AllocationOut))
+
+
+class PoolList(Schema):
+    items = fields.List(fields.Nested(PoolOut))
+    total = fields.Integer()
+
+
+class ReminderOut(Schema):
+    program = fields.String()
+    sent = fields.Integer()
 
 
 class RescreenOut(Schema):

@@ -11,11 +11,14 @@ from .nominations import (
     RegistryEvent,
     VerdictRecord,
 )
+from .pools import Allocation, Pool
 from .programs import Program, RuleSetVersion
 from .residents import RESIDENT_STATUSES, Receipt, Resident
 from .security import ROLES, ApiToken, AuditEntry, User
 
 __all__ = [
+    "Allocation",
+    "Pool",
     "ACCEPTED",
     "INSTITUTION_KINDS",
     "NOMINATION_STATUSES",
