@@ -26,6 +26,10 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # The first characters of the token (shown by list-tokens, used by revoke-token); never the token.
+    prefix: Mapped[str | None] = mapped_column(String(16), index=True)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
 
     institution: Mapped[Institution] = relationship(lazy="joined")
 
