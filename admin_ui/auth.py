@@ -26,6 +26,7 @@ login_manager = LoginManager()
 login_manager.login_view = "admin_ui.login"
 login_manager.login_message = cast(str, _l("로그인이 필요합니다."))
 login_manager.login_message_category = "info"
+login_manager.localize_callback = str  # the lazy Korean/English message, resolved for this request
 login_manager.session_protection = "strong"
 
 

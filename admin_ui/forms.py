@@ -38,11 +38,9 @@ class WholeNumberField(IntegerField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         if not valuelist:
             return
-        raw = str(valuelist[0]).strip()
         try:
-            self.data = int(raw)
+            self.data = int(str(valuelist[0]).strip())
         except ValueError:
-            self.data = None
             raise ValueError(_l("정수를 입력하세요.")) from None
 
 

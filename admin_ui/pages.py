@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
@@ -53,7 +53,7 @@ def _guard() -> ResponseReturnValue | None:
     if request.endpoint not in PUBLIC_ENDPOINTS and not current_user.is_authenticated:
         from .auth import login_manager
 
-        return login_manager.unauthorized()
+        return cast(Response, login_manager.unauthorized())
     return None
 
 
@@ -80,7 +80,7 @@ def _is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def error_page(status: int, title: str, detail: str) -> ResponseReturnValue:
+def error_page(status: int, title: str, detail: str) -> tuple[str, int]:
     """One error page for every refusal, in the page's language."""
     return render_template("errors/error.html", status=status, title=title, detail=detail), status
 
@@ -100,6 +100,18 @@ _TITLES: Final = {
 def _title(status: int) -> str:
     ko, en = _TITLES.get(status, (f"오류 {status}", f"Error {status}"))
     return i18n.pick(ko, en)
+
+
+@bp.route("/<path:unknown>")
+def not_found(unknown: str) -> ResponseReturnValue:
+    """An unknown address under /admin/ answers the admin UI's 404 page, not the API's JSON
+    (and a known one asked with the wrong method, such as GET /admin/logout, a 405)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    others = sorted(set(adapter.allowed_methods()) - {"GET", "HEAD", "OPTIONS"})
+    if others:
+        body, status = error_page(405, _title(405), _title(405))
+        return body, status, {"Allow": ", ".join(others)}
+    return error_page(404, _title(404), _title(404))
 
 
 @bp.errorhandler(ServiceError)

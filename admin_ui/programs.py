@@ -82,6 +82,7 @@ def _render_thresholds(
         simulation=result,
         conflict=conflict,
         general_errors=general_errors or [],
+        invalid=status == 422,
     )
     return page, status
 

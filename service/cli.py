@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from . import db as db_mod
 from .migrations_runner import upgrade
+from .version import __version__
 
 err_console = Console(stderr=True)
 # Commands are declared on an AppGroup so that each runs inside an application context.
@@ -173,20 +174,28 @@ def create_user(username: str, institution: str, role: str, password_stdin: bool
 
 
 @commands.command("demo")
-@click.option("--residents", "count", default=20000, show_default=True, help="synthetic residents")
-def demo(count: int) -> None:
-    """Fill an empty database with the Seongdong-gu demo (synthetic data)."""
+@click.option("--residents", "count", default=20000, show_default=True, type=click.IntRange(0, 999_999),
+              help="synthetic residents")  # fmt: skip
+@click.option("--district", "district_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="a district file (load-district format; default: Seongdong-gu); its <name>.demo.yaml "
+              "beside it shapes the demo when present")  # fmt: skip
+def demo(count: int, district_file: Path | None) -> None:
+    """Fill an empty database with a district's demo (default Seongdong-gu; synthetic data)."""
     from .demo_loader import DemoError, load_demo
+    from .security import SecurityError
 
     try:
-        load_demo(current_app, count, echo=click.echo)
+        load_demo(current_app, count, echo=click.echo, district_file=district_file)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     if current_app.config.get("ENV") != "production":  # a known password never exists in production
         from .accounts import ensure_demo_login
 
-        with db_mod.get_db().session() as session:
-            click.echo(ensure_demo_login(session))
+        try:
+            with db_mod.get_db().session() as session:
+                click.echo(ensure_demo_login(session))
+        except SecurityError as exc:  # a district file without the demo login's department
+            click.echo(f"관리 화면 데모 로그인을 만들지 않았습니다 (no admin UI demo login): {exc}")
 
 
 @commands.command("rescreen")
@@ -256,20 +265,57 @@ def replay_command(program: str) -> None:
 
 
 @commands.command("serve")
-@click.option("--bind", default="127.0.0.1:8000", show_default=True)
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, envvar="SEONBYEOL_BIND", show_envvar=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), envvar="SEONBYEOL_WORKERS",
+              show_envvar=True)  # fmt: skip
 def serve(bind: str, workers: int) -> None:
-    """Start the production server (gunicorn, one app per worker process)."""
+    """Start the production server (gunicorn, one app per worker process; SIGTERM stops it gracefully)."""
     from rules import RuleSetError
 
     from .policies import library
-    from .server import run
+    from .server import ServerConfigError, gunicorn_options, run
 
     try:  # a broken policy file stops start-up here, naming its file, line and field
         library(current_app)
     except RuleSetError as exc:
         raise click.ClickException(f"정책 파일 오류로 시작하지 않습니다 (policy files are invalid):\n{exc}") from None
+    try:
+        gunicorn_options(bind, workers)  # a bad SEONBYEOL_TIMEOUT etc. is a message, not a traceback
+    except ServerConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     run(bind=bind, workers=workers, config=current_app.config)
+
+
+@commands.command("smoke")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True, envvar="SEONBYEOL_SMOKE_URL",
+              help="the running server to check")  # fmt: skip
+@click.option("--token", default=None, help="use this bearer token (default: a temporary system token, revoked after)")
+@click.option("--program", default=None, help="program to dry-run an evaluation for (default: the first open one)")
+def smoke(url: str, token: str | None, program: str | None) -> None:
+    """Check a running server end to end: health, readiness, API, a dry-run evaluation (exit 1 on failure)."""
+    from . import smoke as smoke_mod
+
+    database = db_mod.get_db()
+    temporary = None
+    if token is None:
+        with database.session() as session:
+            temporary = token = smoke_mod.make_token(session)
+
+    def revoke() -> None:
+        with database.session() as session:
+            smoke_mod.revoke_token(session, str(temporary))
+
+    try:
+        report = smoke_mod.run_smoke(url, token, __version__, program, revoke if temporary else None, click.echo)
+    finally:
+        if temporary:
+            revoke()
+    _audit_cli("smoke.run", f"url:{url}", {"passed": report.passed, "failed": report.failed, "skipped": report.skipped})
+    total = report.passed + report.failed + report.skipped
+    if not report.ok:
+        click.echo(f"스모크 시험 실패: {report.failed}/{total} (smoke test FAILED)")
+        sys.exit(1)
+    click.echo(f"스모크 시험 통과: {report.passed}/{total}, 건너뜀 {report.skipped} (smoke test passed)")
 
 
 @click.group("rules", cls=AppGroup, help="Rule-set tools.")
@@ -306,8 +352,10 @@ class _Group(FlaskGroup):
 main = _Group(
     create_app=_create_app,
     add_default_commands=False,
+    add_version_option=False,  # Flask's would print Flask's and Python's versions, not this release
     help="선별 (seonbyeol): welfare pre-screening",
 )
+main = click.version_option(__version__, "--version", prog_name="seonbyeol", message="%(prog)s %(version)s")(main)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ _ENV_KEYS = {
     "DATA_KEY": "SEONBYEOL_DATA_KEY",
     "ENV": "SEONBYEOL_ENV",
     "POLICIES_DIR": "SEONBYEOL_POLICIES_DIR",
+    "INSTANCE_PATH": "SEONBYEOL_INSTANCE_PATH",  # development secrets and the default SQLite file
 }
 
 

@@ -112,6 +112,10 @@ def create_program(session: Session, body: dict[str, Any], principal: Principal)
     return program
 
 
+UNIT_KO = {"times": "회", "days": "일", "years": "세", "people": "명", "won": "원"}
+"""Korean words for the parameter units the policies use."""
+
+
 def _bound_errors(ruleset: rules.RuleSet, values: dict[str, Any]) -> dict[str, list[str]]:
     """Korean-first messages for unknown parameters and values outside their bounds."""
     errors: dict[str, list[str]] = {}
@@ -124,9 +128,10 @@ def _bound_errors(ruleset: rules.RuleSet, values: dict[str, Any]) -> dict[str, l
         elif isinstance(value, bool) or not isinstance(value, int):
             errors[field] = ["정수여야 합니다 (must be an integer)"]
         elif not param.min <= value <= param.max:
-            unit = f" {param.unit}" if param.unit else ""
+            ko_unit = UNIT_KO.get(param.unit, f" {param.unit}" if param.unit else "")
+            en_unit = f" {param.unit}" if param.unit else ""
             errors[field] = [
-                f"{param.min}–{param.max}{unit} 범위여야 합니다 (must be within {param.min}–{param.max}{unit})"
+                f"{param.min}–{param.max}{ko_unit} 범위여야 합니다 (must be within {param.min}–{param.max}{en_unit})"
             ]
     return errors
 
@@ -236,7 +241,10 @@ def list_programs(
         query = query.join(Institution, Institution.id == Program.department_id).where(Institution.code == department)
     programs = list(session.scalars(query.order_by(Program.id.desc())))
     counts = _counts(session, [p.id for p in programs])
-    return [describe(session, p, counts.get(p.id, [])) for p in programs]
+    return [
+        {**describe(session, p, counts.get(p.id, [])), "manageable": access.can_manage_program(principal, p)}
+        for p in programs
+    ]
 
 
 def version_history(session: Session, program: Program) -> list[dict[str, Any]]:
@@ -307,7 +315,9 @@ def describe(session: Session, program: Program, counts: list[tuple[str, str, in
         "code": program.code,
         "name": program.name,
         "department": program.department.code,
+        "department_name": program.department.name,
         "resource_category": program.category.code,
+        "resource_category_name": program.category.name,
         "sponsor": program.sponsor.code if program.sponsor else None,
         "quota": program.quota,
         "starts_on": program.starts_on,

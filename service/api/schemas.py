@@ -272,6 +272,9 @@ class ProgramOut(Schema):
     code = fields.String()
     name = fields.String()
     department = fields.String()
+    department_name = fields.String()
+    resource_category_name = fields.String()
+    manageable = fields.Boolean(metadata={"description": "whether the caller may change this program (lists)"})
     resource_category = fields.String()
     sponsor = fields.String(allow_none=True)
     quota = fields.Integer(allow_none=True)
@@ -294,6 +297,7 @@ class ProgramList(Schema):
 class SimulationItemOut(Schema):
     nomination = fields.Integer()
     institution = fields.String()
+    institution_name = fields.String()
     nominee = fields.Nested(NomineeOut)
     status = fields.String()
     from_ = fields.String(attribute="from", data_key="from")

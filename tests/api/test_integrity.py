@@ -229,8 +229,8 @@ def test_operator_commands_leave_audit_entries(app: Flask, api: Api, action: str
 def test_every_verdict_replays_identically_after_two_threshold_changes(
     api: Api, program: dict[str, Any], runner: Any
 ) -> None:
-    ids = [api.nominate(who, name).get_json()["id"] for who, name in
-           (("haengdang", "김순자"), ("eungbong", "박영수"), ("church", "오복동"), ("haengdang", "최말순"))]  # fmt: skip
+    people = (("haengdang", "김순자"), ("eungbong", "박영수"), ("church", "오복동"), ("haengdang", "최말순"))
+    ids = [api.nominate(who, name).get_json()["id"] for who, name in people]
     url = "/api/v1/programs/kimchi-2026"
     api.call("PUT", f"{url}/parameters", "admin", {"parameters": {"household_limit": 3}})
     api.call("POST", f"{url}/rescreen", "admin")

@@ -13,6 +13,7 @@ def test_create_program_publishes_its_own_ruleset_version_1(api: Api, program: d
     assert [r["id"] for r in program["rules"]] == [
         "not_in_registry", "name_mismatch", "deceased", "moved_out", "out_of_district",
         "duplicate_nomination", "household_already_nominated", "household_resource_limit",
+        "household_nominated_elsewhere",
     ]  # fmt: skip
     shown = api.call("GET", "/api/v1/programs/kimchi-2026", "haengdang").get_json()
     assert shown["ruleset"] == program["ruleset"] and shown["counts"]["nominations"] == 0

@@ -26,6 +26,7 @@ from service import accounts, security
 from tests.api.conftest import PROGRAM, RECEIPTS, RESIDENTS, RRN
 from tests.factories import RECEIPT_COLUMNS, import_counts, receipt, write_csv, write_district
 
+CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct-horse-battery"
 USERS = {
     # username: (institution, role)
@@ -53,6 +54,17 @@ def fast_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     under test do not depend on the cost, so these tests hash cheaply."""
     monkeypatch.setattr(security, "_hasher", FAST_HASHER)
     monkeypatch.setattr(accounts, "_dummy_hash", lambda: FAST_DUMMY)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if CHROMIUM.exists():
+        return [f"admin UI: browser tests on {CHROMIUM} (headless)"]
+    return ["!" * 78, f"!!! {CHROMIUM} MISSING: the admin-UI BROWSER TESTS will be SKIPPED (make ui-deps)", "!" * 78]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not CHROMIUM.exists():
+        terminalreporter.write_sep("!", f"admin-UI browser tests SKIPPED: {CHROMIUM} missing (make ui-deps)", red=True)
 
 
 @dataclass

@@ -19,9 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.ui.conftest import PASSWORD, Desk
+from tests.ui.conftest import CHROMIUM, PASSWORD, Desk
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-dev-shm-usage",  # a container's small /dev/shm would crash the renderer
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
@@ -79,7 +79,8 @@ class Officer:
 
     def snap(self, label: str) -> Path:
         """Save the page as it is now (full height) as artifacts/screenshots/<test>-<n>-<label>.png."""
-        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_load_state("load")
+        self.page.evaluate("document.fonts.ready.then(() => true)")
         self.shots += 1
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{self.name}-{self.shots:02d}-{label}.png"
@@ -188,6 +189,7 @@ def test_a_department_tunes_simulates_publishes_and_compares(officer: Officer, d
     limit.fill("11")
     page.get_by_role("button", name="모의 적용").click()
     expect(page.locator("#household_limit-error")).to_contain_text("1–10")
+    expect(page.locator("#simulation-panel")).to_contain_text("입력값을 확인하세요.")
     officer.snap("out-of-bounds")
 
     limit = page.get_by_label("세대당 수혜 한도 (household_limit)")
@@ -239,6 +241,8 @@ def test_a_department_tunes_simulates_publishes_and_compares(officer: Officer, d
     page.set_viewport_size(TABLET)
     officer.goto(f"/admin/programs/{desk.program}", "tablet-thresholds")
     expect(page.get_by_role("button", name="게시", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="로그아웃")).to_be_visible()  # KRDS would hide the utility links
+    expect(page.get_by_role("link", name="English")).to_be_visible()
 
 
 def test_simulate_works_without_javascript(browser: Browser, live_server: str, desk: Desk) -> None:

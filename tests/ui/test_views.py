@@ -150,6 +150,8 @@ def test_pages_allow_no_inline_script_and_no_foreign_origin(client: FlaskClient,
         assert "script-src 'self'" in csp and "style-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert response.headers["Cache-Control"] == "no-store"
         html = response.get_data(as_text=True)
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        assert len(ids) == len(set(ids)), f"duplicate ids on {path}: {sorted(i for i in ids if ids.count(i) > 1)}"
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script on {path}"
         assert not re.search(r"\son[a-z]+\s*=", html), f"inline event handler on {path}"
         assert not re.search(r"\sstyle\s*=", html), f"inline style on {path}"
@@ -199,6 +201,7 @@ def test_an_unknown_program_is_a_404_page(client: FlaskClient) -> None:
         assert response.status_code == 404, path
         assert "찾을 수 없습니다" in page_text(response)
         assert response.mimetype == "text/html"
+    assert client.get("/admin/no/such/page").status_code == 404
 
 
 # --------------------------------------------------------------------------- the threshold form
@@ -239,6 +242,7 @@ def test_out_of_bounds_is_refused_next_to_the_field(client: FlaskClient, desk: D
             html,
         )
         assert re.search(r'<input[^>]*name="household_limit"[^>]*value="99"', html)  # the typed value stays
+        assert "입력값을 확인하세요." in page_text(response)  # announced in the live region too
     assert _api(client, desk, "GET", f"/api/v1/programs/{desk.program}")["ruleset"]["version"] == 1  # type: ignore[index]
 
 
