@@ -11,7 +11,7 @@ A library that knows nothing of Flask or the database. The service calls:
 
 from rules.engine import EngineError, evaluate
 from rules.errors import FactsError, Problem, RuleSetError, UnknownRuleSetError
-from rules.facts import EXAMPLE_DEFAULTS, FACTS, FactSpec, complete_facts, validate_facts
+from rules.facts import EXAMPLE_DEFAULTS, FACTS, FactSpec, validate_facts, with_example_defaults
 from rules.loader import Library, load_file, load_text
 from rules.model import Example, Parameter, Rule, RuleSet, Text
 from rules.testing import DEFAULT_POLICIES_DIR, run_rule_tests
@@ -36,7 +36,6 @@ __all__ = [
     "UnknownRuleSetError",
     "Verdict",
     "build_verdict",
-    "complete_facts",
     "evaluate",
     "load_file",
     "load_text",
@@ -44,4 +43,5 @@ __all__ = [
     "run_rule_tests",
     "screen",
     "validate_facts",
+    "with_example_defaults",
 ]

@@ -3,6 +3,29 @@
 The service turns the registry and the nomination history into one flat dict with every key
 below present. Keys are never optional: durable-rules misbehaves on absent keys, so "not
 found" is spelled out with explicit values (False, "", -1, 0) instead.
+
+Bounds (what durable-rules can judge; measured, see docs/durable-rules-notes.md). Facts outside
+them raise FactsError from `validate_facts`; rule sets outside them raise RuleSetError naming the
+file, line and field. Each bound is a named constant below.
+
+- Strings (facts and rule-set constants): at most MAX_STR_BYTES (1,024) bytes of UTF-8, valid
+  UTF-8 (no lone surrogate such as "\\ud800") and no NUL. durable compares strings by their length
+  modulo 65,536 (`"deceased" + 65,536 × "x"` equals `"deceased"`) and its C layer raises on
+  surrogates and 16 MiB strings; 1 KiB is far below the wrap and far above any code or name.
+- Integers (facts, constants, parameter values and bounds): |n| <= MAX_INT = 2**53 - 1. durable
+  saturates at the int64 range (2**63 equals 2**63 - 1); inside ±(2**53 - 1) every integer is
+  exact as int64 *and* as a double, so it compares exactly whichever way durable's C code (or a
+  JSON reader of a stored verdict) takes it. Real ages, counts and thresholds are tiny.
+- Shapes of a rule set, so that the largest one allowed registers in under about 0.1 s, not
+  the 20 s measured before (see rules.engine), and no fixed-size table of durable overflows:
+  `in`/`not_in` lists of at most MAX_LIST_ITEMS values; all/any nested at most
+  MAX_CONDITION_DEPTH deep; at most MAX_RULES rules (base rules included); at most
+  MAX_ALTERNATIVES and-branches per rule and MAX_BRANCHES per rule set after the DNF expansion,
+  with at most MAX_COMPARISONS comparisons in it; at most MAX_DEFINITION_BYTES of compiled
+  definition; and durable's 64-node evaluation stack (rules.compile.DURABLE_STACK) can never
+  overflow. Values, lists, depth and rule count are checked when a RuleSet is built (rules.model)
+  and, with lines, by the loader; the DNF sizes and the network by rules.compile.
+- YAML documents: nested at most rules.yamlsrc.MAX_YAML_DEPTH deep, no anchors or aliases.
 """
 
 from __future__ import annotations
@@ -15,6 +38,26 @@ from typing import Final, cast
 from rules.errors import FactsError
 
 FactValue = bool | int | str
+NUL: Final = "\x00"
+
+MAX_STR_BYTES: Final = 1_024
+"""Longest fact string or string constant, in UTF-8 bytes (durable wraps lengths at 65,536)."""
+MAX_INT: Final = 2**53 - 1
+"""Largest |integer| of a fact or constant (durable saturates at int64; ±2**53 - 1 is exact everywhere)."""
+MAX_LIST_ITEMS: Final = 64
+"""Most values in one `in`/`not_in` list."""
+MAX_CONDITION_DEPTH: Final = 8
+"""Most levels of all/any nested in one condition (a bare fact condition is depth 0)."""
+MAX_ALTERNATIVES: Final = 64
+"""Most and-branches one rule's condition may expand to (the engine compiles to DNF)."""
+MAX_BRANCHES: Final = 500
+"""Most and-branches of a whole rule set: durable hangs once a node of its network has 512 children."""
+MAX_COMPARISONS: Final = 4_096
+"""Most comparisons of a whole rule set after the DNF expansion: registration time grows with them."""
+MAX_RULES: Final = 100
+"""Most rules in a rule set (base rules included): durable's per-node lists hold 128 and 256 entries."""
+MAX_DEFINITION_BYTES: Final = 512 * 1_024
+"""Most bytes of the JSON definition durable parses at registration (long strings × many comparisons)."""
 
 
 @dataclass(frozen=True)
@@ -167,29 +210,77 @@ def type_matches(spec: FactSpec, value: object) -> bool:
     return isinstance(value, str)
 
 
+def value_problem(value: FactValue) -> str | None:
+    """Say why durable cannot judge `value` (a fact or a constant), or None when it can.
+
+    Strings must be valid UTF-8 of at most MAX_STR_BYTES bytes without NUL; integers (not
+    bools) must lie within ±MAX_INT.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if -MAX_INT <= value <= MAX_INT:
+            return None
+        return f"integer {_short(value)} is outside the range ±{MAX_INT:,} (2**53 - 1)"
+    if len(value) > MAX_STR_BYTES:  # at least one byte per character: too long already
+        return f"string of {len(value):,} characters is longer than {MAX_STR_BYTES:,} UTF-8 bytes"
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start]
+        return f"string is not valid UTF-8 (lone surrogate U+{ord(bad):04X} at character {exc.start})"
+    if size > MAX_STR_BYTES:
+        return f"string of {size:,} UTF-8 bytes is longer than {MAX_STR_BYTES:,}"
+    if NUL in value:
+        return f"string contains a NUL character (at character {value.index(NUL)})"
+    return None
+
+
+def text_problem(text: str) -> str | None:
+    """Say why a text cannot be stored and hashed (lone surrogate, NUL), or None; no length bound."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"text is not valid UTF-8 (lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start})"
+    return "text contains a NUL character" if NUL in text else None
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """A repr cut to `limit` characters: a 16 MiB fact must not end up in an error message."""
+    if isinstance(value, int) and value.bit_length() > 128:  # repr of a huge int is slow or refused
+        return f"<an integer of {value.bit_length():,} bits>"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def validate_facts(facts: Mapping[str, object]) -> dict[str, FactValue]:
     """Check that `facts` has exactly the catalogue keys with the right types; return a copy.
 
-    Raises FactsError naming every missing, unknown or mistyped key.
+    Raises FactsError naming every missing, unknown or mistyped key and every value outside
+    the bounds durable can judge (see the module docstring).
     """
     problems: list[str] = []
     missing = [name for name in FACTS if name not in facts]
     if missing:
         problems.append(f"missing facts: {', '.join(missing)}")
-    unknown = sorted(str(k) for k in facts if k not in FACTS)
+    unknown = sorted(_short(k) if not isinstance(k, str) or len(k) > 80 else k for k in facts if k not in FACTS)
     if unknown:
         problems.append(f"unknown facts: {', '.join(unknown)}")
     for name, spec in FACTS.items():
-        if name in facts and not type_matches(spec, facts[name]):
-            got = type(facts[name]).__name__
-            problems.append(f"fact {name} must be {spec.type_name}, got {got} {facts[name]!r}")
+        if name not in facts:
+            continue
+        value = facts[name]
+        if not type_matches(spec, value):
+            problems.append(f"fact {name} must be {spec.type_name}, got {type(value).__name__} {_short(value)}")
+        elif (problem := value_problem(cast(FactValue, value))) is not None:
+            problems.append(f"fact {name}: {problem}")
     if problems:
         raise FactsError("invalid facts: " + "; ".join(problems))
     return {name: cast(FactValue, facts[name]) for name in FACTS}
 
 
-def complete_facts(partial: Mapping[str, FactValue]) -> dict[str, FactValue]:
-    """Fill the facts an example leaves out from EXAMPLE_DEFAULTS."""
+def with_example_defaults(partial: Mapping[str, FactValue]) -> dict[str, FactValue]:
+    """Fill the facts an example leaves out from EXAMPLE_DEFAULTS (for YAML examples and tests)."""
     return {**EXAMPLE_DEFAULTS, **partial}
 
 

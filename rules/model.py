@@ -18,10 +18,9 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Final, Literal
 
-import yaml
-
 from rules.errors import Problem, RuleSetError
-from rules.facts import FACTS, FactValue
+from rules.facts import FACTS, MAX_CONDITION_DEPTH, MAX_LIST_ITEMS, MAX_RULES, FactValue, text_problem, value_problem
+from rules.yamlsrc import dump
 
 Severity = Literal["block", "review"]
 SEVERITIES: Final = ("block", "review")
@@ -121,6 +120,44 @@ def condition_data(cond: Condition) -> dict[str, object]:
     return {"fact": cond.fact, cond.op: value}
 
 
+def walk(cond: Condition, path: str) -> Iterator[tuple[Condition, str, int]]:
+    """Yield (condition, field path, depth) for every node, without recursion.
+
+    Depth counts the all/any groups above a node (a bare fact condition has depth 0). Nodes
+    below MAX_CONDITION_DEPTH + 1 are not visited: deeper is refused anyway, and a condition
+    built in Python may be nested far beyond the interpreter's recursion limit.
+    """
+    stack: list[tuple[Condition, str, int]] = [(cond, path, 0)]
+    while stack:
+        node, where, depth = stack.pop()
+        yield node, where, depth
+        if not isinstance(node, Leaf) and depth <= MAX_CONDITION_DEPTH:
+            kind = "all" if isinstance(node, AllOf) else "any"
+            items = [(item, f"{where}.{kind}[{i}]", depth + 1) for i, item in enumerate(node.items)]
+            stack.extend(reversed(items))
+
+
+def condition_problems(cond: Condition, path: str) -> list[tuple[str, str]]:
+    """Return (field, message) for every part of a condition outside the bounds of rules.facts."""
+    problems: list[tuple[str, str]] = []
+    for node, where, depth in walk(cond, path):
+        if depth > MAX_CONDITION_DEPTH:
+            problems.append((where, f"conditions nested more than {MAX_CONDITION_DEPTH} levels deep"))
+            continue
+        if not isinstance(node, Leaf) or isinstance(node.value, ParamRef):
+            continue
+        at = f"{where}.{node.op}"
+        if isinstance(node.value, tuple):
+            if len(node.value) > MAX_LIST_ITEMS:
+                problems.append((at, f"`{node.op}` lists {len(node.value)} values (at most {MAX_LIST_ITEMS})"))
+            for index, item in enumerate(node.value):
+                if (problem := value_problem(item)) is not None:
+                    problems.append((f"{at}[{index}]", problem))
+        elif (problem := value_problem(node.value)) is not None:
+            problems.append((at, problem))
+    return problems
+
+
 def placeholders(text: str) -> tuple[str, ...]:
     """Return the `{name}` placeholders of a message, in order."""
     return tuple(PLACEHOLDER_RE.findall(text))
@@ -216,6 +253,32 @@ class RuleSet:
     def __post_init__(self) -> None:
         if not isinstance(self.parameters, MappingProxyType):
             object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
+        problems = self._bound_problems()
+        if problems:
+            raise RuleSetError(Problem(self.source, 0, where, message) for where, message in problems)
+
+    def _bound_problems(self) -> list[tuple[str, str]]:
+        """Values and nesting outside rules.facts' bounds: such a rule set cannot even be hashed safely.
+
+        The DNF sizes and durable's network are checked by rules.compile (check_ruleset).
+        """
+        problems: list[tuple[str, str]] = []
+        if len(self.rules) > MAX_RULES:
+            problems.append(("rules", f"{len(self.rules)} rules (at most {MAX_RULES})"))
+        texts = [("title.ko", self.title.ko), ("title.en", self.title.en)]
+        for name, param in self.parameters.items():
+            where = f"parameters.{name}"
+            for key in ("value", "min", "max"):
+                number = getattr(param, key)
+                if (problem := value_problem(number)) is not None:
+                    problems.append((f"{where}.{key}", problem))
+            texts += [(f"{where}.unit", param.unit), (f"{where}.reference", param.reference)]
+            texts += [(f"{where}.label.ko", param.label.ko), (f"{where}.label.en", param.label.en)]
+        for index, rule in enumerate(self.rules):
+            problems.extend(condition_problems(rule.when, f"rules[{index}].when"))
+            texts += [(f"rules[{index}].message.ko", rule.message.ko), (f"rules[{index}].message.en", rule.message.en)]
+        problems.extend((where, problem) for where, text in texts if (problem := text_problem(text)) is not None)
+        return problems
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RuleSet):
@@ -276,7 +339,7 @@ class RuleSet:
         del doc["name"]
         if examples and self.examples:
             doc["examples"] = [e.as_dict() for e in self.examples]
-        return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+        return dump(doc)
 
     def derive(self, name: str, values: Mapping[str, int], version: int) -> RuleSet:
         """Return a new rule set named `name` with some parameter values changed.
@@ -307,7 +370,7 @@ class RuleSet:
                 params[pname] = dataclasses.replace(param, value=value)
         if problems:
             raise RuleSetError(problems)
-        return RuleSet(
+        derived = RuleSet(
             name=name,
             title=self.title,
             parameters=params,
@@ -317,3 +380,11 @@ class RuleSet:
             source=f"<derived from {self.name}@{self.version}>",
             extends=self.name,
         )
+        # Imported here because rules.compile imports this module. New values can un-share
+        # comparisons in durable's network, so the derived set is checked as a whole again.
+        from rules.compile import limit_problems
+
+        limits = limit_problems(derived)
+        if limits:
+            raise RuleSetError(Problem(src, 0, "parameters", f"with these values: {message}") for _, message in limits)
+        return derived

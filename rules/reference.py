@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rules.compile import check_ruleset
 from rules.facts import validate_facts
 from rules.model import AllOf, AnyOf, Condition, Leaf, ParamRef, RuleSet
 
@@ -46,7 +47,12 @@ def _leaf(leaf: Leaf, actual: object, params: Mapping[str, int]) -> bool:
 
 
 def evaluate(ruleset: RuleSet, facts: Mapping[str, object]) -> frozenset[str]:
-    """Return the ids of the rules whose condition holds (same contract as rules.engine)."""
+    """Return the ids of the rules whose condition holds (same contract as rules.engine).
+
+    Refuses exactly what the engine refuses, with the same errors: facts outside the catalogue
+    or its bounds (FactsError), rule sets durable cannot judge (RuleSetError).
+    """
     values = validate_facts(facts)
+    check_ruleset(ruleset)
     params = ruleset.parameter_values
     return frozenset(r.id for r in ruleset.rules if holds(r.when, values, params))

@@ -12,9 +12,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from rules.compile import MAX_ENGINE_RULES, engine_rule_count
-from rules.errors import Problem
-from rules.facts import FACTS, FactValue, type_matches
+from rules.compile import count_alternatives, limit_problems
+from rules.errors import Problem, RuleSetError
+from rules.facts import (
+    FACTS,
+    MAX_ALTERNATIVES,
+    MAX_CONDITION_DEPTH,
+    MAX_LIST_ITEMS,
+    MAX_RULES,
+    FactValue,
+    type_matches,
+    value_problem,
+)
 from rules.model import (
     COMPARISONS,
     ID_RE,
@@ -38,9 +47,6 @@ from rules.model import (
     placeholders,
 )
 from rules.yamlsrc import Located, join
-
-MAX_ALTERNATIVES = 64
-"""A condition may expand to at most this many and-branches (the engine compiles to DNF)."""
 
 _TOP_KEYS = ("ruleset", "extends", "title", "version", "parameters", "rules", "examples")
 _NEW_PARAM_KEYS = ("value", "min", "max", "unit", "label", "reference")
@@ -107,9 +113,19 @@ class _Checker:
 
     def integer(self, path: str, value: object) -> int | None:
         if isinstance(value, int) and not isinstance(value, bool):
+            if (problem := value_problem(value)) is not None:
+                self.error(path, problem)
+                return None
             return value
         self.error(path, f"must be an integer, got {_show(value)}")
         return None
+
+    def bounded(self, path: str, value: FactValue) -> bool:
+        """Check a constant against the bounds durable can judge (rules.facts)."""
+        problem = value_problem(value)
+        if problem is not None:
+            self.error(path, problem)
+        return problem is None
 
     def text(self, path: str, value: object) -> Text | None:
         data = self.mapping(path, value)
@@ -222,7 +238,7 @@ class _Checker:
         severity = data["severity"]
         if severity not in SEVERITIES:
             self.error(join(path, "severity"), f"severity must be block or review, got {_show(severity)}")
-        when = self.condition(join(path, "when"), data["when"], params)
+        when = self.condition(join(path, "when"), data["when"], params, 0)
         if when is not None and (size := count_alternatives(when)) > MAX_ALTERNATIVES:
             self.error(
                 join(path, "when"),
@@ -246,7 +262,7 @@ class _Checker:
                     ok = False
         return ok
 
-    def condition(self, path: str, value: object, params: Mapping[str, Parameter]) -> Condition | None:
+    def condition(self, path: str, value: object, params: Mapping[str, Parameter], depth: int) -> Condition | None:
         data = self.mapping(path, value)
         if data is None:
             return None
@@ -255,6 +271,9 @@ class _Checker:
             if len(data) != 1:
                 self.error(path, "a condition is either `all`, `any`, or `fact` with one operator")
                 return None
+            if depth >= MAX_CONDITION_DEPTH:
+                self.error(path, f"conditions nested more than {MAX_CONDITION_DEPTH} levels deep")
+                return None
             kind = groups[0]
             items = self.sequence(join(path, kind), data[kind])
             if items is None:
@@ -262,7 +281,7 @@ class _Checker:
             if not items:
                 self.error(join(path, kind), f"`{kind}` needs at least one condition")
                 return None
-            parts = [self.condition(join(join(path, kind), i), item, params) for i, item in enumerate(items)]
+            parts = [self.condition(join(join(path, kind), i), item, params, depth + 1) for i, item in enumerate(items)]
             if any(p is None for p in parts):
                 return None
             done = tuple(cast(list[Condition], parts))
@@ -295,12 +314,17 @@ class _Checker:
             if not items:
                 self.error(op_path, f"`{op}` needs at least one value")
                 return None
+            if len(items) > MAX_LIST_ITEMS:
+                self.error(op_path, f"`{op}` lists {len(items)} values (at most {MAX_LIST_ITEMS})")
+                return None
             for index, item in enumerate(items):
                 if not type_matches(spec, item):
                     self.error(
                         join(op_path, index),
                         f"{fact} is a {spec.type_name} fact; got {_show(item)}",
                     )
+                    return None
+                if not self.bounded(join(op_path, index), cast(Constant, item)):
                     return None
             operand = tuple(cast(list[Constant], items))
         elif isinstance(raw, dict):
@@ -319,6 +343,8 @@ class _Checker:
             return None
         elif not type_matches(spec, raw):
             self.error(op_path, f"{fact} is a {spec.type_name} fact; got {_show(raw)}")
+            return None
+        elif not self.bounded(op_path, cast(Constant, raw)):
             return None
         else:
             operand = cast(Constant, raw)
@@ -392,6 +418,8 @@ class _Checker:
             elif not type_matches(spec, item):
                 self.error(join(path, key), f"{key} is a {spec.type_name} fact; got {_show(item)}")
                 ok = False
+            elif not self.bounded(join(path, key), cast(FactValue, item)):
+                ok = False
         return cast(dict[str, FactValue], data) if ok else None
 
     def expected_rules(self, path: str, expect: Mapping[str, object], ids: set[str]) -> frozenset[str] | None:
@@ -418,19 +446,6 @@ def _show(value: object) -> str:
 
 def _name(value: object) -> str:
     return repr(value) if isinstance(value, str) else _show(value)
-
-
-def count_alternatives(cond: Condition) -> int:
-    """Count the and-branches of the condition's disjunctive normal form."""
-    if isinstance(cond, Leaf):
-        return len(cond.value) if cond.op == "in" and isinstance(cond.value, tuple) else 1
-    counts = [count_alternatives(c) for c in cond.items]
-    if isinstance(cond, AnyOf):
-        return sum(counts)
-    total = 1
-    for count in counts:
-        total *= count
-    return total
 
 
 # -- documents and headers --------------------------------------------------------------------
@@ -467,19 +482,34 @@ def check_body(raw: Header, base: RuleSet | None, problems: list[Problem]) -> Ru
     rules = checker.rules(data.get("rules", []), base, params)
     known_ids = {r.id for r in rules} | checker.declared_ids
     examples = checker.examples(data.get("examples", []), known_ids)
-    values = {name: p.value for name, p in params.items()}
-    size = sum(engine_rule_count(r.when, values) for r in rules)
-    if not checker.failed and size > MAX_ENGINE_RULES:
-        checker.error("rules", f"too many rules for the engine: {size} (at most {MAX_ENGINE_RULES})")
+    if len(rules) > MAX_RULES:
+        checker.error("rules", f"too many rules: {len(rules)} with those of the base (at most {MAX_RULES})")
     if checker.failed or not raw.header_ok or title is None or version is None:
         return None
-    return RuleSet(
-        name=raw.name,
-        title=title,
-        parameters=params,
-        rules=tuple(rules),
-        examples=tuple(examples),
-        version=version,
-        source=raw.doc.source,
-        extends=raw.extends,
-    )
+    try:
+        ruleset = RuleSet(
+            name=raw.name,
+            title=title,
+            parameters=params,
+            rules=tuple(rules),
+            examples=tuple(examples),
+            version=version,
+            source=raw.doc.source,
+            extends=raw.extends,
+        )
+    except RuleSetError as exc:  # the checks above should have caught everything; never hide it
+        for problem in exc.problems:
+            checker.error(_in_file(problem.field, base), problem.message)
+        return None
+    for where, message in limit_problems(ruleset):
+        checker.error(_in_file(where, base), message)
+    return None if checker.failed else ruleset
+
+
+def _in_file(field: str, base: RuleSet | None) -> str:
+    """Map a field of the resolved rule set (base rules first) to a field of this file."""
+    if base is None or not field.startswith("rules["):
+        return field
+    index, rest = field[len("rules[") :].split("]", 1)
+    own = int(index) - len(base.rules)
+    return f"rules[{own}]{rest}" if own >= 0 else "extends"

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from rules.engine import evaluate
-from rules.errors import Problem
-from rules.facts import complete_facts
+from rules.engine import EngineError, evaluate
+from rules.errors import FactsError, Problem, RuleSetError
+from rules.facts import with_example_defaults
 from rules.loader import load_paths_with_fallback
 from rules.model import Example, RuleSet
 from rules.verdict import outcome_of
@@ -22,10 +22,18 @@ DEFAULT_POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 
 def check_example(ruleset: RuleSet, example: Example) -> Problem | None:
-    """Run one example through the engine; return what differs from its expectation."""
-    fired = evaluate(ruleset, complete_facts(example.facts))
-    outcome = outcome_of(ruleset, fired)
+    """Run one example through the engine; return what differs from its expectation.
+
+    The loader already refuses what the engine cannot judge; should anything still be refused
+    here, it is reported at the example like any failure, never as a traceback.
+    """
     field = f"examples[{example.index}].expect"
+    try:
+        fired = evaluate(ruleset, with_example_defaults(example.facts))
+    except (FactsError, RuleSetError, EngineError) as exc:
+        message = "; ".join(p.message for p in exc.problems) if isinstance(exc, RuleSetError) else str(exc)
+        return Problem(example.source, example.line, f"examples[{example.index}]", f"{example.name!r}: {message}")
+    outcome = outcome_of(ruleset, fired)
     shown = ", ".join(r for r in ruleset.rule_ids if r in fired) or "none"
     if example.outcome is not None and outcome != example.outcome:
         return Problem(

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from rules import FACTS, FactsError, RuleSet, complete_facts, evaluate, load_text, reference
-from rules.compile import compile_ruleset
+from rules import FACTS, FactsError, RuleSet, RuleSetError, evaluate, load_text, reference, with_example_defaults
+from rules import engine as engine_module
+from rules.compile import Compiled, compile_ruleset
 from tests.rules.helpers import shipped
 
 THREADS = 8
@@ -20,7 +21,7 @@ PER_THREAD = 2_000
 
 
 def _random_facts(rng: random.Random) -> dict[str, object]:
-    facts: dict[str, Any] = complete_facts({})
+    facts: dict[str, Any] = with_example_defaults({})
     facts["resident.found"] = rng.random() < 0.9
     facts["resident.status"] = rng.choice(["active", "active", "deceased", "moved_out", ""])
     facts["resident.age"] = rng.randint(-1, 100)
@@ -65,7 +66,7 @@ def test_an_older_version_still_evaluates_after_a_newer_one_is_compiled() -> Non
     base = shipped().get("kimchi-winter")
     v1 = base.derive("kimchi-2026", {"household_limit": 1}, version=1)
     v2 = v1.derive("kimchi-2026", {"household_limit": 3}, version=2)
-    facts = complete_facts({"household.receipts_same_category": 2})
+    facts = with_example_defaults({"household.receipts_same_category": 2})
     assert evaluate(v1, facts) == {"household_resource_limit"}
     assert evaluate(v2, facts) == frozenset()
     assert evaluate(v1, facts) == {"household_resource_limit"}
@@ -77,19 +78,19 @@ def test_same_name_and_version_with_other_content_do_not_collide() -> None:
     base = shipped().get("base-screening")
     one = base.derive("p", {"household_limit": 1}, version=1)
     five = base.derive("p", {"household_limit": 5}, version=1)
-    facts = complete_facts({"household.receipts_same_category": 3})
+    facts = with_example_defaults({"household.receipts_same_category": 3})
     assert evaluate(one, facts) == {"household_resource_limit"}
     assert evaluate(five, facts) == frozenset()
 
 
 def test_facts_must_match_the_catalogue() -> None:
     ruleset = shipped().get("base-screening")
-    facts = complete_facts({})
+    facts = with_example_defaults({})
     del facts["resident.age"]
     with pytest.raises(FactsError, match="resident.age"):
         evaluate(ruleset, facts)
     with pytest.raises(FactsError, match="resident.found"):
-        evaluate(ruleset, {**complete_facts({}), "resident.found": "yes"})
+        evaluate(ruleset, {**with_example_defaults({}), "resident.found": "yes"})
 
 
 def test_dotted_names_never_reach_durable() -> None:
@@ -121,7 +122,7 @@ rules:
     assert len(json.loads(compile_ruleset(ruleset).definition_json)[f"rs_{ruleset.sha256}"]) > 2
     rng = random.Random(7)
     for _ in range(500):
-        facts = complete_facts(
+        facts = with_example_defaults(
             {
                 "resident.age": rng.randint(58, 70),
                 "resident.dong_code": f"11200{rng.randint(48, 60)}000",
@@ -132,7 +133,7 @@ rules:
 
 def test_a_forked_child_builds_its_own_host() -> None:
     ruleset = shipped().get("base-screening")
-    facts = complete_facts({"resident.status": "deceased"})
+    facts = with_example_defaults({"resident.status": "deceased"})
     assert evaluate(ruleset, facts) == {"deceased"}  # the parent's host exists now
     read, write = os.pipe()
     pid = os.fork()
@@ -161,12 +162,50 @@ def test_ruleset_from_memory_is_evaluated_like_a_loaded_one() -> None:
         rules=loaded.rules,
     )
     assert copy.sha256 == loaded.sha256
-    facts = complete_facts({"resident.is_household_head": False})
+    facts = with_example_defaults({"resident.is_household_head": False})
     assert evaluate(copy, facts) == evaluate(loaded, facts) == {"not_household_head"}
 
 
 def test_the_host_starts_no_timer_threads() -> None:
     """durable's Host starts 0.2 s timer loops that call into the C engine; ours must not."""
-    evaluate(shipped().get("base-screening"), complete_facts({}))
+    evaluate(shipped().get("base-screening"), with_example_defaults({}))
     timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
     assert timers == []
+
+
+def test_compilation_happens_outside_the_engine_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bound checks, DNF work and JSON parsing never hold up other threads' evaluations."""
+    held: list[tuple[str, bool]] = []
+    real_compile, real_definition = engine_module.compile_ruleset, Compiled.definition
+
+    def compile_spy(ruleset: RuleSet) -> Compiled:
+        held.append(("compile", engine_module._LOCK.locked()))
+        return real_compile(ruleset)
+
+    def definition_spy(self: Compiled) -> dict[str, object]:
+        held.append(("definition", engine_module._LOCK.locked()))
+        return real_definition(self)
+
+    monkeypatch.setattr(engine_module, "compile_ruleset", compile_spy)
+    monkeypatch.setattr(Compiled, "definition", definition_spy)
+    fresh = shipped().get("kimchi-winter").derive("lock-probe", {"min_age": 77}, version=1)
+    assert evaluate(fresh, with_example_defaults({"resident.age": 70, "household.single_person": False})) == {
+        "not_target_household"
+    }
+    assert held == [("compile", False), ("definition", False)]
+
+
+def test_a_rule_set_durable_cannot_judge_is_refused_before_it_reaches_durable() -> None:
+    over = load_text(
+        "ruleset: tall\ntitle: {ko: 가, en: a}\nrules:\n"
+        + "".join(f"  - {{id: r{i}, severity: review, when: {{fact: resident.age, gte: {{param: p{i}}}}}, "
+                  f"message: {{ko: a, en: b}}}}\n" for i in range(64))
+        + "parameters:\n"
+        + "".join(f"  p{i}: {{value: 0, min: 0, max: 100}}\n" for i in range(64))
+    )  # fmt: skip
+    assert evaluate(over, with_example_defaults({})) == {f"r{i}" for i in range(64)}  # one shared comparison
+    with pytest.raises(RuleSetError) as caught:  # 64 different thresholds: 65 nodes on durable's stack
+        over.derive("tall-2026", {f"p{i}": i for i in range(64)}, version=1)
+    (problem,) = caught.value.problems
+    assert problem.field == "parameters" and "evaluation stack" in problem.message
+    assert over.derive("tall-2026", {f"p{i}": i for i in range(63)}, version=1).version == 1

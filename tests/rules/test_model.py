@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rules import RuleSet, RuleSetError, UnknownRuleSetError, complete_facts, evaluate, load_text
+from rules import RuleSet, RuleSetError, UnknownRuleSetError, evaluate, load_text, with_example_defaults
 from tests.rules.helpers import POLICIES, shipped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,4 +117,4 @@ def test_load_text_resolves_extends_from_a_library() -> None:
 
 def test_a_rule_set_without_rules_is_always_eligible() -> None:
     ruleset = load_text("ruleset: empty\ntitle: {ko: 빈, en: Empty}\n")
-    assert evaluate(ruleset, complete_facts({"resident.found": False})) == frozenset()
+    assert evaluate(ruleset, with_example_defaults({"resident.found": False})) == frozenset()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rules import Example, RuleSet, complete_facts, evaluate, outcome_of, reference
+from rules import Example, RuleSet, evaluate, outcome_of, reference, with_example_defaults
 from rules.testing import run_rule_tests
 from tests.rules.helpers import POLICIES, shipped
 
@@ -29,12 +29,17 @@ def test_base_screening_has_exactly_the_contract_rules() -> None:
         ("duplicate_nomination", "block"),
         ("household_already_nominated", "review"),
         ("household_resource_limit", "block"),
+        ("household_nominated_elsewhere", "review"),
     ]
     limit, days = base.parameters["household_limit"], base.parameters["lookback_days"]
     assert (limit.value, limit.min, limit.max) == (1, 1, 10)
     assert (days.value, days.min, days.max) == (365, 1, 1825)
     assert "{lookback_days}" in base.rule("household_resource_limit").message.ko
     assert "{person.first_institution_name}" in base.rule("duplicate_nomination").message.ko
+    for lang in ("ko", "en"):
+        assert "{household.other_program_name}" in getattr(base.rule("household_nominated_elsewhere").message, lang)
+        assert "dong" not in getattr(base.rule("out_of_district").message, lang)
+    assert base.rule("out_of_district").facts == ("resident.found", "resident.in_district")
 
 
 def test_every_program_rule_set_extends_the_base() -> None:
@@ -49,7 +54,7 @@ def test_every_program_rule_set_extends_the_base() -> None:
 
 @pytest.mark.parametrize(("ruleset", "example"), CASES, ids=[f"{rs.name}: {ex.name}" for rs, ex in CASES])
 def test_example(ruleset: RuleSet, example: Example) -> None:
-    facts = complete_facts(example.facts)
+    facts = with_example_defaults(example.facts)
     fired = evaluate(ruleset, facts)
     assert fired == reference.evaluate(ruleset, facts)
     if example.outcome is not None:
@@ -60,7 +65,7 @@ def test_example(ruleset: RuleSet, example: Example) -> None:
 
 @pytest.mark.parametrize("ruleset", list(shipped()), ids=lambda rs: rs.name)
 def test_every_rule_is_covered_firing_and_not_firing(ruleset: RuleSet) -> None:
-    fired_sets = [evaluate(ruleset, complete_facts(ex.facts)) for ex in ruleset.examples]
+    fired_sets = [evaluate(ruleset, with_example_defaults(ex.facts)) for ex in ruleset.examples]
     for rule_id in ruleset.rule_ids:
         assert any(rule_id in fired for fired in fired_sets), f"{rule_id} never fires"
         assert any(rule_id not in fired for fired in fired_sets), f"{rule_id} always fires"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rules import build_verdict, complete_facts, evaluate, screen
+from rules import build_verdict, evaluate, screen, with_example_defaults
 from tests.rules.helpers import shipped
 
 KST = timezone(timedelta(hours=9))
@@ -15,7 +15,7 @@ AT = datetime(2026, 11, 25, 10, 0, tzinfo=KST)
 
 def test_contract_example_shape() -> None:
     ruleset = shipped().get("kimchi-winter").derive("kimchi-2026", {}, version=2)
-    facts = complete_facts({"household.receipts_same_category": 2})
+    facts = with_example_defaults({"household.receipts_same_category": 2})
     verdict = screen(ruleset, facts, AT)
     assert verdict == {
         "outcome": "ineligible",
@@ -44,7 +44,7 @@ def test_contract_example_shape() -> None:
 
 def test_block_wins_over_review_and_reasons_follow_rule_order() -> None:
     ruleset = shipped().get("base-screening")
-    facts = complete_facts(
+    facts = with_example_defaults(
         {
             "household.receipts_same_category": 1,
             "nominee.name_matches": False,
@@ -67,12 +67,14 @@ def test_block_wins_over_review_and_reasons_follow_rule_order() -> None:
 )
 def test_outcome(partial: dict[str, bool | int | str], outcome: str) -> None:
     ruleset = shipped().get("base-screening")
-    assert screen(ruleset, complete_facts(partial), AT)["outcome"] == outcome
+    assert screen(ruleset, with_example_defaults(partial), AT)["outcome"] == outcome
 
 
 def test_duplicate_names_the_first_institution() -> None:
     ruleset = shipped().get("base-screening")
-    facts = complete_facts({"person.earlier_open_nominations": 1, "person.first_institution_name": "행당1동주민센터"})
+    facts = with_example_defaults(
+        {"person.earlier_open_nominations": 1, "person.first_institution_name": "행당1동주민센터"}
+    )
     (reason,) = screen(ruleset, facts, AT)["reasons"]
     assert reason["rule"] == "duplicate_nomination"
     assert reason["message"] == "행당1동주민센터에서 이미 이 사업에 추천한 대상자입니다"
@@ -84,7 +86,7 @@ def test_duplicate_names_the_first_institution() -> None:
 
 def test_condition_with_a_parameter_reports_it_as_limit() -> None:
     ruleset = shipped().get("kimchi-winter")
-    facts = complete_facts({"resident.age": 60, "household.single_person": False})
+    facts = with_example_defaults({"resident.age": 60, "household.single_person": False})
     (reason,) = screen(ruleset, facts, AT)["reasons"]
     assert reason["facts"] == {
         "resident.found": True,
@@ -98,8 +100,35 @@ def test_condition_with_a_parameter_reports_it_as_limit() -> None:
 
 def test_build_verdict_needs_an_aware_time_and_known_rule_ids() -> None:
     ruleset = shipped().get("base-screening")
-    facts = complete_facts({})
+    facts = with_example_defaults({})
     with pytest.raises(ValueError, match="timezone-aware"):
         build_verdict(ruleset, facts, evaluate(ruleset, facts), datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="not_a_rule"):
         build_verdict(ruleset, facts, {"not_a_rule"}, AT)
+
+
+def test_out_of_district_shows_only_what_it_compared() -> None:
+    """A (private) institution must not learn from the reason where the person lives now."""
+    ruleset = shipped().get("base-screening")
+    facts = with_example_defaults({"resident.in_district": False, "resident.dong_code": "1168064000"})
+    (reason,) = screen(ruleset, facts, AT)["reasons"]
+    assert reason["rule"] == "out_of_district"
+    assert reason["facts"] == {"resident.found": True, "resident.in_district": False}
+    assert all("1168064000" not in text for text in reason["messages"].values())
+
+
+def test_nominated_elsewhere_names_the_other_program_and_asks_for_review() -> None:
+    ruleset = shipped().get("kimchi-winter").derive("kimchi-2026", {}, version=1)
+    facts = with_example_defaults(
+        {
+            "household.nominated_elsewhere": 1,
+            "household.other_program": "kimchi-red-cross",
+            "household.other_program_name": "적십자 김장 나눔",
+        }
+    )
+    verdict = screen(ruleset, facts, AT)
+    assert verdict["outcome"] == "review"
+    (reason,) = verdict["reasons"]
+    assert reason["rule"] == "household_nominated_elsewhere" and reason["severity"] == "review"
+    assert "적십자 김장 나눔" in reason["messages"]["ko"] and "적십자 김장 나눔" in reason["messages"]["en"]
+    assert reason["facts"] == {"household.nominated_elsewhere": 1, "household.other_program_name": "적십자 김장 나눔"}

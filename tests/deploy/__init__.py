@@ -1,0 +1,1 @@
+"""Deployment and adoption: the installed package, container files, health, scale-out, upgrades, a second district."""
