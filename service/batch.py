@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from . import access, audit, clock, verdicts
+from . import access, audit, clock, keys, verdicts
 from .crypto import RRNCipher
 from .db import begin_write
 from .errors import Conflict
@@ -59,7 +59,7 @@ def _judge(
 ) -> list[Judged]:  # fmt: skip
     ruleset = ruleset_for(program.ruleset_version)
     now = clock.now()
-    indexes = [cipher.blind_index(n.number.digits) for n in nominees]
+    indexes = keys.person_indexes(session, cipher, [n.number.digits for n in nominees])
     candidates = [Candidate(i, n.name) for i, n in zip(indexes, nominees, strict=True)]
     registry = registry_facts(session, program, candidates, lookback_days(ruleset), now.date())
     households = sorted({f.household_key for f in registry.values() if f.household_key})
@@ -127,6 +127,7 @@ def nominate_batch(
 ) -> list[int]:
     """Register every row in order, in one transaction; return the new nomination ids."""
     access.require(principal, "nominate")
+    keys.person_indexes(session, cipher, [n.number.digits for n in nominees])  # key rotation: move before locking
     begin_write(session)
     program = lock_program(session, program.id)
     if program.status != "open":

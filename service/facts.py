@@ -6,6 +6,9 @@ facts of this program (who else is already nominated) are then computed in memor
 query of the program's accepted nominations, so that bulk re-screening costs a handful of
 queries, not several per nomination.
 
+For one person (evaluate, nominate) :func:`person_facts` gathers the same facts with one
+prepared statement: the request path builds no SQL expression and loads no ORM object.
+
 Every catalogue key is always present (the engine misbehaves on missing keys): a
 resident not found gets explicit "not found" values.
 """
@@ -13,23 +16,46 @@ resident not found gets explicit "not found" values.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Dong, Institution, Nomination, Program, Receipt, Resident
+from rules import RuleSet
+
+from .db import Statement, as_date, date_param
+from .models import Institution, Program
 from .rrn import age_on
 
-_CHUNK = 900  # stay under SQLite's bound-parameter limit
+
+@dataclass(frozen=True)
+class ProgramScope:
+    """What the facts of a program depend on, as plain values (no ORM object, no lazy load).
+
+    ``ruleset_version_id`` is the version the scope was read with; ``ruleset`` its parsed rule
+    set when known (the cached scope of :func:`service.policies.program_scope`).
+    """
+
+    id: int
+    code: str
+    category_id: int
+    category_code: str
+    district_id: int
+    ruleset_version_id: int
+    ruleset: RuleSet | None = None
 
 
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
+def scope_of(program: Program | ProgramScope) -> ProgramScope:
+    """The scope of a program row (or the scope itself)."""
+    if isinstance(program, ProgramScope):
+        return program
+    return ProgramScope(
+        program.id, program.code, program.category_id, program.category.code, program.department.district_id,
+        program.ruleset_version_id,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -103,26 +129,36 @@ def _before(items: dict[int, Accepted], before: int | None) -> list[Accepted]:
     return sorted((a for a in items.values() if before is None or a.id < before), key=lambda a: a.id)
 
 
+_ACCEPTED_HERE = "n.program_id = :program_id AND n.status <> 'cancelled' AND n.current_outcome <> 'ineligible'"
+_STATE_ALL = Statement(
+    "SELECT n.id, n.rrn_index, n.household_key, n.institution_id FROM nominations n "
+    f"WHERE {_ACCEPTED_HERE} ORDER BY n.id"
+)
+_STATE_SOME = Statement(
+    "SELECT n.id, n.rrn_index, n.household_key, n.institution_id FROM nominations n "
+    f"WHERE {_ACCEPTED_HERE} AND n.rrn_index IN {{text_list:people}} "
+    "UNION SELECT n.id, n.rrn_index, n.household_key, n.institution_id FROM nominations n "
+    f"WHERE {_ACCEPTED_HERE} AND n.household_key IN {{text_list:households}} ORDER BY 1"
+)
+
+
 def load_nomination_state(
     session: Session,
-    program: Program,
+    program: Program | ProgramScope,
     rrn_indexes: Sequence[str] | None = None,
     household_keys: Sequence[str] | None = None,
 ) -> NominationState:
     """The program's accepted nominations; restricted to some people and households when given
-    (the nomination facts of a person only look at that person and that household)."""
-    query = select(Nomination.id, Nomination.rrn_index, Nomination.household_key, Nomination.institution_id).where(
-        Nomination.program_id == program.id,
-        Nomination.status != "cancelled",  # the partial unique index's ACCEPTED condition
-        Nomination.current_outcome != "ineligible",
-    )
-    if rrn_indexes is not None:
+    (the nomination facts of a person only look at that person and that household). One
+    statement whatever the number of people."""
+    if rrn_indexes is None:
+        rows = _STATE_ALL.rows(session, {"program_id": program.id})
+    else:
         keys = [k for k in household_keys or () if k]
-        condition = Nomination.rrn_index.in_(list(rrn_indexes))
-        query = query.where(condition | Nomination.household_key.in_(keys) if keys else condition)
+        rows = _STATE_SOME.rows(session, {"program_id": program.id, "people": rrn_indexes, "households": keys})
     state = NominationState()
-    for row in session.execute(query.order_by(Nomination.id)):
-        state.accept(Accepted(row.id, row.rrn_index, row.household_key, row.institution_id))
+    for row in rows:
+        state.accept(Accepted(row[0], row[1], row[2], row[3]))
     state.session = session
     return state
 
@@ -135,95 +171,106 @@ class RegistryFacts:
     household_key: str | None
 
 
+_HOUSEHOLDS_OF = "(SELECT household_key FROM residents WHERE rrn_index IN {text_list:people})"
+_MEMBERS = Statement(
+    "SELECT r.rrn_index, r.household_key, r.name, r.status, r.sex, r.relation, r.dong_code, r.birth_date, "
+    "CASE WHEN EXISTS (SELECT 1 FROM dongs d WHERE d.code = r.dong_code AND d.district_id = :district_id) "
+    f"THEN 1 ELSE 0 END FROM residents r WHERE r.household_key IN {_HOUSEHOLDS_OF}"
+)
+_RECEIPTS = Statement(
+    "SELECT h.household_key, count(*) FROM residents h CROSS JOIN receipts c "
+    f"WHERE c.rrn_index = h.rrn_index AND h.household_key IN {_HOUSEHOLDS_OF} "
+    "AND c.category_code = :category_code AND c.received_on >= :since GROUP BY h.household_key"
+)
+
+
 def registry_facts(
     session: Session,
-    program: Program,
+    program: Program | ProgramScope,
     candidates: Iterable[Candidate],
     lookback_days: int,
     today: date,
 ) -> dict[str, RegistryFacts]:
     """Resident, household and receipt facts for each distinct RRN (keyed by blind index).
 
-    Two queries per chunk of people: every member of their households (the people themselves
-    included, with a flag saying whether their dong is in the program's district), then the
-    households' receipts of the program's category within the look-back window.
+    Set-based, one statement each whatever the number of people: every member of their
+    households (the people themselves included, with a flag saying whether their dong is in the
+    program's district), the households' receipts of the program's category within the
+    look-back window, and the accepted nominations of the people or households elsewhere.
     """
+    scope = scope_of(program)
     indexes = sorted({c.rrn_index for c in candidates})
-    in_district = (
-        select(Dong.id)
-        .where(Dong.code == Resident.dong_code, Dong.district_id == program.department.district_id)
-        .exists()
-    )
-    members: dict[str, list[Any]] = defaultdict(list)
-    for chunk in _chunks(indexes):
-        households = select(Resident.household_key).where(Resident.rrn_index.in_(chunk))
-        for m in session.execute(
-            select(
-                Resident.rrn_index, Resident.birth_date, Resident.sex, Resident.household_key, Resident.relation,
-                Resident.dong_code, Resident.status, Resident.name, in_district.label("in_district"),
-            ).where(Resident.household_key.in_(households))
-        ):  # fmt: skip
-            members[m.household_key].append(m)
+    members: dict[str, list[_Member]] = defaultdict(list)
+    for row in _MEMBERS.rows(session, {"people": indexes, "district_id": scope.district_id}):
+        members[row[1]].append(
+            _Member(row[0], row[1], row[2], row[3], row[4], row[5], row[6], as_date(row[7]), bool(row[8]))
+        )
     wanted = set(indexes)
     residents = {m.rrn_index: m for ms in members.values() for m in ms if m.rrn_index in wanted}
-    member_household = {m.rrn_index: key for key, ms in members.items() for m in ms}
-    receipts: dict[str, int] = defaultdict(int)
-    since = today - timedelta(days=lookback_days)
-    for chunk in _chunks(sorted(member_household)):
-        for rrn_index, count in session.execute(
-            select(Receipt.rrn_index, func.count())
-            .where(
-                Receipt.rrn_index.in_(chunk),
-                Receipt.category_code == program.category.code,
-                Receipt.received_on >= since,
-            )
-            .group_by(Receipt.rrn_index)
-        ):
-            receipts[member_household[rrn_index]] += count
-    elsewhere = _nominated_elsewhere(session, program, indexes, sorted(members))
+    since = date_param(session, today - timedelta(days=lookback_days))
+    receipts = {
+        household: int(count)
+        for household, count in _RECEIPTS.rows(
+            session, {"people": indexes, "category_code": scope.category_code, "since": since}
+        )
+    }
+    elsewhere = _nominated_elsewhere(session, scope, indexes, sorted(members))
+    by_person: dict[str, set[ElsewhereNomination]] = defaultdict(set)
+    by_household: dict[str, set[ElsewhereNomination]] = defaultdict(set)
+    for o in elsewhere:
+        by_person[o.rrn_index].add(o)
+        if o.household_key:
+            by_household[o.household_key].add(o)
     out: dict[str, RegistryFacts] = {}
     for index in indexes:
         r = residents.get(index)
         if r is None:
-            out[index] = RegistryFacts(_not_found(), None)
+            out[index] = _registry_values(None, [], 0, by_person.get(index, set()), today)
             continue
-        active = [m for m in members[r.household_key] if m.status == "active"]
-        others = sorted(
-            {o for o in elsewhere if o.rrn_index == index or o.household_key == r.household_key},
-            key=lambda o: o.id,
-        )
-        first_program = others[0] if others else None
-        out[index] = RegistryFacts(
-            {
-                "resident.found": True,
-                "resident.status": r.status,
-                "resident.age": age_on(r.birth_date, today),
-                "resident.sex": r.sex,
-                "resident.dong_code": r.dong_code,
-                "resident.in_district": bool(r.in_district),
-                "resident.is_household_head": r.relation == "head",
-                "household.size": len(active),
-                "household.single_person": len(active) == 1,
-                "household.members_aged_65_plus": sum(age_on(m.birth_date, today) >= 65 for m in active),
-                "household.receipts_same_category": receipts.get(r.household_key, 0),
-                "household.nominated_elsewhere": len(others),
-                "household.other_program": first_program.program_code if first_program else "",
-                "household.other_program_name": first_program.program_name if first_program else "",
-                "_registry_name": r.name,
-            },
-            r.household_key,
-        )
-    for index in indexes:
-        if index not in residents:
-            # Not in the registry: no household, but the person may be nominated elsewhere.
-            mine = sorted((o for o in elsewhere if o.rrn_index == index), key=lambda o: o.id)
-            if mine:
-                out[index].values.update({
-                    "household.nominated_elsewhere": len(mine),
-                    "household.other_program": mine[0].program_code,
-                    "household.other_program_name": mine[0].program_name,
-                })  # fmt: skip
+        others = by_person.get(index, set()) | by_household.get(r.household_key, set())
+        out[index] = _registry_values(r, members[r.household_key], receipts.get(r.household_key, 0), others, today)
     return out
+
+
+def _registry_values(
+    r: Any, members: Sequence[Any], receipts: int, others: set[ElsewhereNomination], today: date
+) -> RegistryFacts:
+    """The registry facts of one person from their resident row (None: not in the registry),
+    their household's members, its receipts and the nominations elsewhere of them or it: the
+    one place both the bulk and the single-person path build them."""
+    ordered = sorted(others, key=lambda o: o.id)
+    first = ordered[0] if ordered else None
+    if r is None:
+        values = _not_found()
+        if first is not None:
+            # Not in the registry: no household, but the person may be nominated elsewhere.
+            values.update({
+                "household.nominated_elsewhere": len(ordered),
+                "household.other_program": first.program_code,
+                "household.other_program_name": first.program_name,
+            })  # fmt: skip
+        return RegistryFacts(values, None)
+    active = [m for m in members if m.status == "active"]
+    return RegistryFacts(
+        {
+            "resident.found": True,
+            "resident.status": r.status,
+            "resident.age": age_on(r.birth_date, today),
+            "resident.sex": r.sex,
+            "resident.dong_code": r.dong_code,
+            "resident.in_district": bool(r.in_district),
+            "resident.is_household_head": r.relation == "head",
+            "household.size": len(active),
+            "household.single_person": len(active) == 1,
+            "household.members_aged_65_plus": sum(age_on(m.birth_date, today) >= 65 for m in active),
+            "household.receipts_same_category": receipts,
+            "household.nominated_elsewhere": len(ordered),
+            "household.other_program": first.program_code if first else "",
+            "household.other_program_name": first.program_name if first else "",
+            "_registry_name": r.name,
+        },
+        r.household_key,
+    )
 
 
 @dataclass(frozen=True)
@@ -237,29 +284,134 @@ class ElsewhereNomination:
     program_name: str
 
 
+_OPEN_ELSEWHERE = (
+    "p.category_id = :category_id AND p.id <> :program_id AND p.status = 'open' "
+    "AND n.status IN ('open', 'confirmed') AND n.current_outcome <> 'ineligible'"
+)
+# CROSS JOIN: SQLite starts from the few programs and probes the (program, person|household)
+# indexes instead of scanning the nominations; PostgreSQL plans it as any join.
+_ELSEWHERE = Statement(
+    "SELECT n.id, n.rrn_index, n.household_key, p.code, p.name FROM programs p CROSS JOIN nominations n "
+    f"WHERE n.program_id = p.id AND {_OPEN_ELSEWHERE} AND n.rrn_index IN {{text_list:people}} "
+    "UNION SELECT n.id, n.rrn_index, n.household_key, p.code, p.name FROM programs p CROSS JOIN nominations n "
+    f"WHERE n.program_id = p.id AND {_OPEN_ELSEWHERE} AND n.household_key IN {{text_list:households}}"
+)
+
+
 def _nominated_elsewhere(
-    session: Session, program: Program, indexes: Sequence[str], household_keys: Sequence[str]
+    session: Session, program: ProgramScope, indexes: Sequence[str], household_keys: Sequence[str]
 ) -> set[ElsewhereNomination]:
     """Open or confirmed, not ineligible nominations of these people or households in the
     district's other open programs of the same resource category (the seed's "one household
     gets kimchi from several sources")."""
-    base = (
-        select(Nomination.id, Nomination.rrn_index, Nomination.household_key, Program.code, Program.name)
-        .join(Program, Program.id == Nomination.program_id)
-        .where(
-            Program.category_id == program.category_id,
-            Program.id != program.id,
-            Program.status == "open",
-            Nomination.status.in_(("open", "confirmed")),
-            Nomination.current_outcome != "ineligible",
-        )
-    )
-    found: set[ElsewhereNomination] = set()
-    for column, values in ((Nomination.rrn_index, indexes), (Nomination.household_key, household_keys)):
-        for chunk in _chunks(values):
-            for row in session.execute(base.where(column.in_(chunk))):
-                found.add(ElsewhereNomination(row.id, row.rrn_index, row.household_key, row.code, row.name))
-    return found
+    params = {"category_id": program.category_id, "program_id": program.id, "people": indexes,
+              "households": household_keys}  # fmt: skip
+    return {ElsewhereNomination(*row) for row in _ELSEWHERE.rows(session, params)}
+
+
+_HOUSEHOLD = "(SELECT household_key FROM person)"
+_PERSON_FACTS = Statement(
+    "WITH person AS (SELECT household_key FROM residents WHERE rrn_index = :idx) "
+    # 0: every member of the person's household (the person included)
+    "SELECT 0 AS kind, r.rrn_index AS idx, r.household_key AS hh, r.name AS s1, r.status AS s2, "
+    "r.sex AS s3, r.relation AS s4, r.dong_code AS s5, r.birth_date AS day, "
+    "CASE WHEN EXISTS (SELECT 1 FROM dongs d WHERE d.code = r.dong_code AND d.district_id = :district_id) "
+    "THEN 1 ELSE 0 END AS n, CAST(NULL AS INTEGER) AS m "
+    f"FROM residents r WHERE r.household_key IN {_HOUSEHOLD} "
+    # 1: the household's receipts of the program's category within the look-back window
+    "UNION ALL SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, count(*), NULL "
+    "FROM receipts c JOIN residents h ON h.rrn_index = c.rrn_index "
+    f"WHERE h.household_key IN {_HOUSEHOLD} AND c.category_code = :category_code AND c.received_on >= :since "
+    # 2: accepted nominations of the person or the household in other open programs of the category
+    # (CROSS JOIN: SQLite starts from the few programs and probes the (program, person|household)
+    # indexes instead of scanning the nominations; PostgreSQL plans it as any join)
+    "UNION ALL SELECT 2, n.rrn_index, n.household_key, p.code, p.name, NULL, NULL, NULL, NULL, n.id, NULL "
+    f"FROM programs p CROSS JOIN nominations n WHERE n.program_id = p.id AND {_OPEN_ELSEWHERE} "
+    "AND n.rrn_index = :idx "
+    "UNION ALL SELECT 2, n.rrn_index, n.household_key, p.code, p.name, NULL, NULL, NULL, NULL, n.id, NULL "
+    f"FROM programs p CROSS JOIN nominations n WHERE n.program_id = p.id AND {_OPEN_ELSEWHERE} "
+    f"AND n.household_key IN {_HOUSEHOLD} "
+    # 3: this program's accepted nominations of the person or the household, with the institution
+    "UNION ALL SELECT 3, n.rrn_index, n.household_key, i.code, i.name, NULL, NULL, NULL, NULL, n.id, "
+    "n.institution_id FROM nominations n LEFT JOIN institutions i ON i.id = n.institution_id "
+    f"WHERE {_ACCEPTED_HERE} AND n.rrn_index = :idx "
+    "UNION ALL SELECT 3, n.rrn_index, n.household_key, i.code, i.name, NULL, NULL, NULL, NULL, n.id, "
+    "n.institution_id FROM nominations n LEFT JOIN institutions i ON i.id = n.institution_id "
+    f"WHERE {_ACCEPTED_HERE} AND n.household_key IN {_HOUSEHOLD} "
+    # 5: the program as it is now, if it still is what the scope says (else no row: StaleScope)
+    "UNION ALL SELECT 5, NULL, NULL, v.sha256, NULL, NULL, NULL, NULL, NULL, p.ruleset_version_id, NULL "
+    "FROM programs p JOIN resource_categories rc ON rc.id = p.category_id "
+    "JOIN institutions dep ON dep.id = p.department_id JOIN ruleset_versions v ON v.id = p.ruleset_version_id "
+    "WHERE p.id = :program_id AND p.code = :program_code AND p.category_id = :category_id "
+    "AND rc.code = :category_code AND dep.district_id = :district_id"
+)
+"""Everything :func:`person_facts` reads, in one statement (written once; psycopg prepares it
+server-side after a few uses). Both OR arms are separate branches so that each uses an index.
+The last branch checks the program scope in the same snapshot, so a scope cached by the caller
+(:func:`service.policies.cached_scope`) costs no statement of its own and a newly published
+version is still seen at once."""
+
+
+class StaleScope(LookupError):
+    """The program is no longer what the scope says (a new rule-set version): read it again."""
+
+
+@dataclass(frozen=True)
+class _Member:
+    rrn_index: str
+    household_key: str
+    name: str
+    status: str
+    sex: str
+    relation: str
+    dong_code: str
+    birth_date: date
+    in_district: bool
+
+
+def person_facts(
+    session: Session, program: Program | ProgramScope, candidate: Candidate, lookback_days: int, today: date
+) -> tuple[RegistryFacts, NominationState]:
+    """The registry facts and the nomination state of one person, in one statement: exactly what
+    :func:`registry_facts` and :func:`load_nomination_state` give for them (the test suite
+    compares both paths), at the cost of one round trip. Raises StaleScope when the program has
+    moved on from ``program`` (a cached scope read before a new version was published)."""
+    scope = scope_of(program)
+    params = {
+        "idx": candidate.rrn_index, "program_id": scope.id, "category_id": scope.category_id,
+        "category_code": scope.category_code, "district_id": scope.district_id, "program_code": scope.code,
+        "since": date_param(session, today - timedelta(days=lookback_days)),
+    }  # fmt: skip
+    current: tuple[str, int] | None = None
+    members: list[_Member] = []
+    receipts = 0
+    elsewhere: set[ElsewhereNomination] = set()
+    state = NominationState()
+    for row in _PERSON_FACTS.rows(session, params):
+        kind = row[0]
+        if kind == 0:
+            members.append(
+                _Member(row[1], row[2], row[3], row[4], row[5], row[6], row[7], as_date(row[8]), bool(row[9]))
+            )
+        elif kind == 1:
+            receipts = int(row[9] or 0)
+        elif kind == 2:
+            elsewhere.add(ElsewhereNomination(row[9], row[1], row[2], row[3], row[4]))
+        elif kind == 3:
+            state.accept(Accepted(row[9], row[1], row[2], row[10]))
+            state.institutions[row[10]] = (row[3] or "", row[4] or "")
+        else:
+            current = (row[3], row[9])
+    if (
+        current is None
+        or current[1] != scope.ruleset_version_id
+        or (scope.ruleset is not None and current[0] != scope.ruleset.sha256)
+    ):
+        raise StaleScope(scope.code)
+    me = next((m for m in members if m.rrn_index == candidate.rrn_index), None)
+    registry = _registry_values(me, members, receipts if me is not None else 0, elsewhere, today)
+    state.session = session
+    return registry, state
 
 
 def _not_found() -> dict[str, Any]:

@@ -19,11 +19,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import access, audit, clock, verdicts
+from . import access, audit, clock, keys, verdicts
 from .crypto import RRNCipher
-from .db import begin_write
+from .db import begin_write, read_only, write_after_read
 from .errors import Conflict, Invalid
-from .facts import Candidate
+from .facts import Candidate, ProgramScope
 from .models import Nomination, Program, Resident
 from .rrn import RRN
 from .screening import Screened, screen_candidate
@@ -33,12 +33,28 @@ MAX_ATTEMPTS = 5
 
 
 def evaluate(
-    session: Session, cipher: RRNCipher, program: Program, number: RRN, name: str, principal: Principal
+    session: Session,
+    cipher: RRNCipher,
+    program: Program | ProgramScope,
+    number: RRN,
+    name: str,
+    principal: Principal,
 ) -> Screened:
-    """Dry run: the verdict a nomination would get now; only the audit entry is stored."""
+    """Dry run: the verdict a nomination would get now; only the audit entry is stored.
+
+    The reads run in a read-only transaction (on SQLite it does not take the write lock, so
+    evaluations of several workers run at once); the audit entry is then written in a short
+    write transaction and committed before this returns, i.e. before the answer is sent.
+    """
     access.require(principal, "evaluate")
-    candidate = Candidate(cipher.blind_index(number.digits), name)
+    if cipher.previous:
+        # A key rotation may move the person's rows to the current key (a write): do that in a
+        # write transaction of its own, before the read-only one.
+        begin_write(session)
+    candidate = Candidate(keys.person_index(session, cipher, number.digits), name)
+    read_only(session)
     screened = screen_candidate(session, program, candidate, clock.now())
+    write_after_read(session)
     audit.record(
         session, principal, "evaluate", [(candidate.rrn_index, number.masked)], target=f"program:{program.code}",
         detail={"outcome": screened.verdict["outcome"]},
@@ -103,7 +119,7 @@ def nominate(
 ) -> Nomination:
     """Store a nomination with its verdict; a duplicate is stored too, as ineligible."""
     access.require(principal, "nominate")
-    rrn_index = cipher.blind_index(number.digits)
+    rrn_index = keys.person_index(session, cipher, number.digits)
     program_id = program.id
     for _attempt in range(MAX_ATTEMPTS):
         begin_write(session)

@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import rules
-from rules import RuleSet
+from rules import FACTS, RuleSet
+from rules.model import PLACEHOLDER_RE
 
-from .facts import Candidate, assemble_facts, load_nomination_state, registry_facts
+from .facts import Candidate, ProgramScope, StaleScope, assemble_facts, person_facts
 from .models import Program
-from .policies import ruleset_for
+from .policies import program_scope, ruleset_for
 
 
 @dataclass
@@ -40,35 +41,79 @@ def lookback_days(ruleset: RuleSet) -> int:
 
 @dataclass
 class VerdictMaker:
-    """Facts → verdict for one rule set, with the engine call memoised on the facts read."""
+    """Facts → verdict for one rule set, with the engine call memoised on the facts read.
+
+    The built verdict is memoised too, on the fired rules and the facts their reasons quote (a
+    reason names the facts its condition read and those its messages mention, and the
+    parameters, which are the rule set's): in a bulk run most people share both, so most
+    verdicts cost two dictionary look-ups. Each call returns its own top-level dict.
+    """
 
     ruleset: RuleSet
     now: datetime
     engine_calls: int = 0
-    _fired: dict[tuple[tuple[str, Any], ...], frozenset[str]] = field(default_factory=dict)
+    _fired: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)
+    _quoted: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict)
+    _built: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
     def verdict(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The contract's verdict for these facts (messages in Korean and English)."""
-        key = tuple((name, facts[name]) for name in self.ruleset.fact_keys)
+        key = tuple([facts[name] for name in self.ruleset.fact_keys])
         fired = self._fired.get(key)
         if fired is None:
             fired = self._fired[key] = rules.evaluate(self.ruleset, facts)
             self.engine_calls += 1
-        return dict(rules.build_verdict(self.ruleset, facts, fired, self.now))
+        quoted = self._quoted.get(fired)
+        if quoted is None:
+            quoted = self._quoted[fired] = _quoted_facts(self.ruleset, fired)
+        built_key = (fired, *[facts[name] for name in quoted])
+        built = self._built.get(built_key)
+        if built is None:
+            built = self._built[built_key] = dict(rules.build_verdict(self.ruleset, facts, fired, self.now))
+        return dict(built)
+
+
+def _quoted_facts(ruleset: RuleSet, fired: frozenset[str]) -> tuple[str, ...]:
+    """Every fact the reasons of these fired rules quote (condition facts and message placeholders)."""
+    names: set[str] = set()
+    for rule in ruleset.rules:
+        if rule.id in fired:
+            names.update(rule.facts)
+            for text in (rule.message.ko, rule.message.en):
+                names.update(n for n in PLACEHOLDER_RE.findall(text) if n in FACTS)
+    return tuple(sorted(names))
+
+
+def program_ruleset(program: Program | ProgramScope) -> RuleSet:
+    """The program's current rule set: the scope's own, or parsed (cached) from the version row."""
+    if isinstance(program, ProgramScope):
+        if program.ruleset is None:
+            raise ValueError(f"the scope of {program.code} carries no rule set")
+        return program.ruleset
+    return ruleset_for(program.ruleset_version)
 
 
 def screen_candidate(
-    session: Session, program: Program, candidate: Candidate, now: datetime, ruleset: RuleSet | None = None
+    session: Session,
+    program: Program | ProgramScope,
+    candidate: Candidate,
+    now: datetime,
+    ruleset: RuleSet | None = None,
 ) -> Screened:
     """Evaluate one person for a program as things stand (stores nothing).
 
     ``ruleset`` overrides the program's current version (simulation of a parameter change).
+    The facts come from one statement (:func:`service.facts.person_facts`), the same facts the
+    set-based bulk path gathers.
     """
-    ruleset = ruleset or ruleset_for(program.ruleset_version)
-    registry = registry_facts(session, program, [candidate], lookback_days(ruleset), now.date())[candidate.rrn_index]
-    state = load_nomination_state(
-        session, program, [candidate.rrn_index], [registry.household_key] if registry.household_key else []
-    )
+    fixed = ruleset
+    try:
+        ruleset = fixed or program_ruleset(program)
+        registry, state = person_facts(session, program, candidate, lookback_days(ruleset), now.date())
+    except StaleScope:  # a cached scope of a program that has moved on: read it again (once)
+        program = program_scope(session, program.code)
+        ruleset = fixed or program_ruleset(program)
+        registry, state = person_facts(session, program, candidate, lookback_days(ruleset), now.date())
     facts = assemble_facts(candidate, registry, state)
     verdict = VerdictMaker(ruleset, now).verdict(facts)
     return Screened(verdict, facts, ruleset, registry.household_key)

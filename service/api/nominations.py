@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from sqlalchemy.orm import Session
 
 from .. import batch, exports, lifecycle, nominating, replay
 from .. import nominations as service
-from ..db import get_session
+from ..db import get_session, read_only
 from ..errors import Invalid, NotFound
+from ..facts import ProgramScope
 from ..models import Program
+from ..policies import cached_scope
 from ..programs import get_program
 from ..security import get_cipher
 from . import schemas, serialize
 from .auth import current_principal, requires
+from .problems import wants_english
 
 blp = Blueprint("nominations", __name__, url_prefix="/api/v1", description="추천과 판정 (nominations and verdicts)")
 
@@ -26,9 +30,72 @@ def _program_or_422(session: Session, code: str) -> Program:
     try:
         return get_program(session, code)
     except NotFound:
-        raise Invalid(
-            "없는 사업입니다", "unknown program", {"program": [f"사업 '{code}'이(가) 없습니다 (unknown program)"]}
-        ) from None
+        raise _unknown_program(code) from None
+
+
+def _unknown_program(code: str) -> Invalid:
+    errors = {"program": [f"사업 '{code}'이(가) 없습니다 (unknown program)"]}
+    return Invalid("없는 사업입니다", "unknown program", errors)
+
+
+def _scope_or_422(session: Session, code: str) -> ProgramScope:
+    """The program's screening scope (cached per process; checked against the program row by the
+    facts statement itself), in a read-only transaction: the evaluate path."""
+    read_only(session)
+    try:
+        return cached_scope(session, code)
+    except NotFound:
+        raise _unknown_program(code) from None
+
+
+_Plan = list[tuple[str, "tuple[bool, _Plan] | None"]]
+_PLANS: dict[type[Schema], _Plan] = {}
+
+
+def _plan(schema: type[Schema]) -> _Plan:
+    """Which fields of ``schema`` a dump keeps, and which of them nest another schema."""
+    plan = _PLANS.get(schema)
+    if plan is None:
+        plan = []
+        for name, field in schema._declared_fields.items():
+            if isinstance(field, fields.Nested):
+                plan.append((name, (False, _plan(type(field.schema)))))
+            elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+                plan.append((name, (True, _plan(type(field.inner.schema)))))
+            else:
+                plan.append((name, None))
+        _PLANS[schema] = plan
+    return plan
+
+
+def _dump(plan: _Plan, data: dict[str, Any], seen: dict[int, Any]) -> dict[str, Any]:
+    """``data`` reduced to the plan's fields; a nested value met before in this answer (batch
+    verdicts share their reasons) is dumped once (``seen``, by identity, lives one answer)."""
+    out: dict[str, Any] = {}
+    for name, nested in plan:
+        if name not in data:
+            continue
+        value = data[name]
+        if nested is None or value is None:
+            out[name] = value
+            continue
+        done = seen.get(id(value))
+        if done is None:
+            done = [_dump(nested[1], v, seen) for v in value] if nested[0] else _dump(nested[1], value, seen)
+            seen[id(value)] = done
+        out[name] = done
+    return out
+
+
+def _json_response(schema: type[Schema], data: dict[str, Any]) -> Response:
+    """What ``@blp.response(200, schema)`` answers for ``data`` (the schema's fields only, the app's
+    JSON settings: UTF-8, sorted keys), without marshmallow's per-field dump: the verdict is
+    already plain JSON values of the declared types (a test compares both)."""
+    return current_app.json.response(_dump(_plan(schema), data, {}))
+
+
+def _as_is(verdict: dict[str, Any]) -> dict[str, Any]:
+    return verdict
 
 
 @blp.route("/evaluate")
@@ -39,16 +106,19 @@ class Evaluate(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Dry run: the verdict a nomination would get now (stores only the audit entry)."""
         session = get_session()
-        program = _program_or_422(session, body["program"])
+        program = _scope_or_422(session, body["program"])
         nominee = body["nominee"]
         screened = nominating.evaluate(
             session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal()
         )
-        return {
-            "program": program.code,
-            "nominee": {"rrn": nominee["rrn"].masked, "name": nominee["name"]},
-            "verdict": serialize.localise(screened.verdict),
-        }
+        return _json_response(
+            schemas.EvaluateOut,
+            {
+                "program": program.code,
+                "nominee": {"rrn": nominee["rrn"].masked, "name": nominee["name"]},
+                "verdict": serialize.localise(screened.verdict),
+            },
+        )
 
 
 @blp.route("/evaluate/batch")
@@ -63,16 +133,18 @@ class EvaluateBatch(MethodView):
         program = _program_or_422(session, body["program"])
         nominees = [batch.Nominee(n["rrn"], n["name"]) for n in body["nominees"]]
         judged = batch.evaluate_batch(session, get_cipher(), program, nominees, current_principal())
-        return {
-            "program": program.code,
-            "items": [
-                {
-                    "nominee": {"rrn": j.nominee.number.masked, "name": j.nominee.name},
-                    "verdict": serialize.localise(j.verdict),
-                }
-                for j in judged
-            ],  # fmt: skip
-        }
+        localise = serialize.localise if wants_english() else _as_is  # the language is the request's: ask once
+        return _json_response(
+            schemas.BatchEvaluateOut,
+            {
+                "program": program.code,
+                "items": [
+                    {"nominee": {"rrn": j.nominee.number.masked, "name": j.nominee.name},
+                     "verdict": localise(j.verdict)}
+                    for j in judged
+                ],
+            },
+        )  # fmt: skip
 
 
 @blp.route("/programs/<code>/nominations")

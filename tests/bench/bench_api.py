@@ -1,34 +1,37 @@
-"""Benchmark ``POST /api/v1/evaluate`` over loopback against a bare Flask JSON endpoint.
+"""Benchmark ``POST /api/v1/evaluate`` and ``/evaluate/batch`` from outside, against a bare Flask endpoint.
 
 Run it as a script (it is not a pytest test)::
 
-    .venv/bin/python tests/bench/bench_api.py [--seconds S] [--concurrency C] [--workers W]
+    .venv/bin/python tests/bench/bench_api.py [--backend sqlite|postgresql|both] [--seconds 10] [--runs 3]
 
-Set-up, in a temporary directory: a scratch SQLite database filled by ``seonbyeol init-db`` and
-``seonbyeol demo`` (Seongdong-gu, 20,000 synthetic residents), and a nominator token made with
-``seonbyeol create-token --institution haengdang1-center --role nominator``. Then:
+Set-up, per backend: a scratch database (a SQLite file in a temporary directory, or a database
+``bench_api_<pid>`` on the PostgreSQL server of ``SEONBYEOL_BENCH_PG``) filled by ``seonbyeol
+init-db`` and ``seonbyeol demo`` (Seongdong-gu, 20,000 synthetic residents, 300 nominations), a
+nominator token, and ``SEONBYEOL_RATE_LIMIT=off`` (one token at thousands of requests/s would
+otherwise be answered 429: the limit is a product setting, not a cost measured here).
 
-* **evaluate**: ``seonbyeol serve --bind 127.0.0.1:PORT --workers W`` (gunicorn sync workers);
-  the bodies cycle through 200 demo residents (a seeded sample of the 20,000: living,
-  deceased, moved out, outside the district; a few with a misspelt name) over the demo programs.
-* **baseline**: a bare Flask app whose one view parses the same JSON body and answers a small
-  JSON document, served by ``python -m gunicorn`` with the same settings as ``seonbyeol serve``
-  (``service/server.py``: sync workers, one thread, the same timeout and access log to stdout).
+Servers: **evaluate** is ``seonbyeol serve --workers W`` (gunicorn sync workers); the **baseline**
+is a bare Flask app (:func:`bare_app`) whose views parse the same JSON bodies and answer
+verdict-shaped documents, under ``python -m gunicorn`` with the options ``seonbyeol serve`` uses.
 
-Both are loaded by the same client: C threads, each with its own persistent ``http.client``
-connection (gunicorn's sync workers close the connection after every response, so the client
-reconnects as needed, the same for both), after a short warm-up, until S seconds or
-``--max-requests`` requests. It prints requests/s, p50/p99 latency and the ratio evaluate/bare
-(target: at least 0.5). With ``--profile`` (or when the ratio is under 0.5) it profiles evaluate
-requests in-process with cProfile (Flask test client, same database) and prints the top functions.
+Measures, each printed as one line with its baseline and the ratio:
 
-The client runs on the same machine, so it competes with the servers for CPU: its own CPU time is
-printed too.
+1. **throughput**: ``wrk -t2 -c16 -d S`` (Lua script: the bodies round-robin over 200 demo
+   residents), bare and evaluate alternating, ``--runs`` times each; the medians of req/s and p99.
+2. **fixed load**: an open-loop generator (:func:`fixed_rate`) sending ``--rate`` requests/s on
+   schedule for S seconds (latency counted from the scheduled send time, so a stall is not hidden
+   by the generator waiting: no coordinated omission); p50 / p99 against the bare app's.
+3. **batch**: ``POST /evaluate/batch`` with 1,000 nominees, ``--batches`` times, nominees/s end
+   to end; baseline the bare app answering the same body with 1,000 verdict-shaped items.
+
+Every response of a measured run must be a 200 (wrk counts the others, the script fails on them).
+With ``--profile`` it also profiles evaluate in-process (cProfile) and prints the top functions.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import cProfile
 import http.client
@@ -38,16 +41,16 @@ import os
 import pstats
 import random
 import re
-import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +62,10 @@ if str(ROOT) not in sys.path:
 
 BIN = Path(sys.executable).parent
 SEONBYEOL = str(BIN / "seonbyeol") if (BIN / "seonbyeol").exists() else "seonbyeol"
-TARGET_RATIO = 0.5
+PG_ADMIN_URL = os.environ.get("SEONBYEOL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TARGET_RATIO = 0.35
+TARGET_P99_MS = 25.0
+TARGET_BATCH_RATE = 10_000
 # The options service/server.py gives gunicorn (kept in step by hand: it builds them inside run()).
 GUNICORN_OPTIONS = [
     "--threads", "1", "--worker-class", "sync", "--timeout", "60",
@@ -71,21 +77,29 @@ GUNICORN_OPTIONS = [
 
 
 def bare_app() -> Any:
-    """A Flask app with one JSON view: parse the body, answer a small verdict-shaped document."""
+    """A Flask app whose views parse the body and answer small verdict-shaped documents."""
     from flask import Flask, jsonify, request
 
     app = Flask("bare")
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
+    def verdict(program: str) -> dict[str, Any]:
+        return {"outcome": "eligible", "ruleset": {"name": program, "version": 1, "sha256": "0" * 64},
+                "reasons": [], "evaluated_at": "2026-11-25T10:00:00+09:00"}  # fmt: skip
+
     @app.post("/api/v1/evaluate")
     def evaluate() -> Any:
         body = request.get_json()
         nominee = body["nominee"]
-        masked = nominee["rrn"][:8] + "******"
-        verdict = {"outcome": "eligible", "ruleset": {"name": body["program"], "version": 1, "sha256": "0" * 64},
-                   "reasons": [], "evaluated_at": "2026-11-25T10:00:00+09:00"}  # fmt: skip
-        return jsonify({"program": body["program"], "nominee": {"rrn": masked, "name": nominee["name"]},
-                        "verdict": verdict})  # fmt: skip
+        return jsonify({"program": body["program"], "nominee": {"rrn": nominee["rrn"][:8] + "******",
+                        "name": nominee["name"]}, "verdict": verdict(body["program"])})  # fmt: skip
+
+    @app.post("/api/v1/evaluate/batch")
+    def evaluate_batch() -> Any:
+        body = request.get_json()
+        items = [{"nominee": {"rrn": n["rrn"][:8] + "******", "name": n["name"]}, "verdict": verdict(body["program"])}
+                 for n in body["nominees"]]  # fmt: skip
+        return jsonify({"program": body["program"], "items": items})
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -94,97 +108,167 @@ def bare_app() -> Any:
     return app
 
 
-# --------------------------------------------------------------------------- load client
+# --------------------------------------------------------------------------- bodies
+
+
+def evaluate_bodies(count: int = 200, seed: int = 11) -> list[dict[str, Any]]:
+    """``count`` evaluate bodies for a seeded sample of the demo's residents over its programs."""
+    from service.demo.synthetic import DEMO_PROGRAMS, generate_residents
+
+    rng = random.Random(seed)
+    residents = rng.sample(list(generate_residents()), count)
+    programs = [str(p["code"]) for p in DEMO_PROGRAMS]
+    bodies = []
+    for n, r in enumerate(residents):
+        name = r["name"] if n % 20 else r["name"][:-1] + ("철" if r["name"][-1] != "철" else "희")
+        bodies.append({"program": programs[n % len(programs)], "nominee": {"rrn": r["rrn"], "name": name}})
+    return bodies
+
+
+def batch_bodies(count: int, size: int = 1000, seed: int = 12) -> list[dict[str, Any]]:
+    """``count`` batch bodies of ``size`` demo residents each (a few repeated, as other systems send)."""
+    from service.demo.synthetic import DEMO_PROGRAMS, generate_residents
+
+    rng = random.Random(seed)
+    residents = list(generate_residents())
+    program = str(DEMO_PROGRAMS[0]["code"])
+    return [
+        {"program": program, "nominees": [{"rrn": r["rrn"], "name": r["name"]} for r in rng.sample(residents, size)]}
+        for _ in range(count)
+    ]
+
+
+def describe_bodies(bodies: list[dict[str, Any]]) -> str:
+    from service.demo.synthetic import SEONGDONG_DONGS, generate_residents
+
+    index = {r["rrn"]: r for r in generate_residents()}
+    picked = [index[b["nominee"]["rrn"]] for b in bodies]
+    active = sum(r["status"] == "active" and r["dong_code"] in SEONGDONG_DONGS for r in picked)
+    outside = sum(r["dong_code"] not in SEONGDONG_DONGS for r in picked)
+    deceased = sum(r["status"] == "deceased" for r in picked)
+    moved = sum(r["status"] == "moved_out" for r in picked)
+    typos = sum(index[b["nominee"]["rrn"]]["name"] != b["nominee"]["name"] for b in bodies)
+    programs = sorted({b["program"] for b in bodies})
+    return (f"{len(bodies)} residents: {active} living in the district, {outside} outside, {deceased} deceased, "
+            f"{moved} moved out, {typos} with a misspelt name; programs {', '.join(programs)}")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+WRK_SCRIPT = """
+local bodies = {}
+local i = 0
+local token = os.getenv("BENCH_TOKEN") or ""
+for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+if token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, "/api/v1/evaluate", nil, bodies[i])
+end
+"""
 
 
 @dataclass
-class Load:
+class Wrk:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    bad: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(port: int, seconds: float, connections: int, threads: int, env: dict[str, str]) -> Wrk:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", env["BENCH_SCRIPT"],
+         f"http://127.0.0.1:{port}"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    n_bad = int(bad.group(1)) if bad else 0
+    n_bad += sum(int(g) for g in errors.groups()[1:]) if errors else 0  # connect errors are gunicorn's backlog
+    return Wrk(rate, p50, p99, total, n_bad)
+
+
+# --------------------------------------------------------------------------- fixed-rate load
+
+
+@dataclass
+class Fixed:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
-    errors: int = 0
-    seconds: float = 0.0
-    client_cpu: float = 0.0
-    outcomes: dict[str, int] = field(default_factory=dict)
+    late_sends: int = 0
 
-    @property
-    def ok(self) -> int:
-        return self.statuses.get(200, 0)
-
-    @property
-    def rate(self) -> float:
-        return self.ok / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
+    def pct(self, q: float) -> float:
         data = sorted(self.latencies)
-        if not data:
-            return float("nan")
-        return data[min(len(data) - 1, int(q * len(data)))] * 1000
+        return data[min(len(data) - 1, int(q * len(data)))] * 1000 if data else float("nan")
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+async def _one(port: int, raw: bytes, scheduled: float, result: Fixed) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(raw)
+    await writer.drain()
+    data = await reader.read()  # gunicorn's sync worker closes the connection after the answer
+    result.latencies.append(time.perf_counter() - scheduled)
+    status = int(data[9:12]) if data[:5] == b"HTTP/" else 0
+    result.statuses[status] = result.statuses.get(status, 0) + 1
+    writer.close()
 
 
-def run_load(
-    port: int, bodies: Sequence[bytes], headers: dict[str, str], seconds: float, concurrency: int, max_requests: int
-) -> Load:
-    """C threads post bodies round-robin until ``seconds`` pass or ``max_requests`` are sent."""
-    load = Load()
-    lock = threading.Lock()
-    counter = iter(range(max_requests))
-    deadline = 0.0
-    start_gate = threading.Barrier(concurrency + 1)
+async def _fixed(port: int, requests: Sequence[bytes], rate: float, seconds: float) -> Fixed:
+    result = Fixed()
+    tasks = []
+    start = time.perf_counter() + 0.05
+    for n in range(int(rate * seconds)):
+        scheduled = start + n / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.002:
+            result.late_sends += 1
+        tasks.append(asyncio.create_task(_one(port, requests[n % len(requests)], scheduled, result)))
+    await asyncio.gather(*tasks)
+    return result
 
-    def worker(offset: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        outcomes: dict[str, int] = {}
-        errors = 0
-        i = offset
-        start_gate.wait()
-        while time.perf_counter() < deadline:
-            with lock:
-                if next(counter, None) is None:
-                    break
-            body = bodies[i % len(bodies)]
-            i += concurrency
-            t0 = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/evaluate", body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException):
-                errors += 1
-                conn.close()
-                continue
-            latencies.append(time.perf_counter() - t0)
-            statuses[response.status] = statuses.get(response.status, 0) + 1
-            if response.status == 200:
-                outcome = json.loads(data).get("verdict", {}).get("outcome", "?")
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        conn.close()
-        with lock:
-            load.latencies.extend(latencies)
-            load.errors += errors
-            for k, v in statuses.items():
-                load.statuses[k] = load.statuses.get(k, 0) + v
-            for k2, v in outcomes.items():
-                load.outcomes[k2] = load.outcomes.get(k2, 0) + v
 
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(concurrency)]
-    for t in threads:
-        t.start()
-    cpu0 = _cpu()
+def fixed_rate(port: int, bodies: Sequence[bytes], headers: dict[str, str], rate: float, seconds: float) -> Fixed:
+    """Send ``rate`` requests/s on a fixed schedule (open loop) and time each from its scheduled start."""
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    requests = [(f"POST /api/v1/evaluate HTTP/1.1\r\nHost: bench\r\n{head}Content-Length: {len(b)}\r\n"
+                 f"Connection: close\r\n\r\n").encode() + b for b in bodies]  # fmt: skip
+    return asyncio.run(_fixed(port, requests, rate, seconds))
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def post_batches(port: int, bodies: Sequence[bytes], headers: dict[str, str]) -> tuple[float, int]:
+    """Post each batch body once, one after the other; (nominees/s, non-200 answers)."""
+    nominees = bad = 0
     t0 = time.perf_counter()
-    deadline = t0 + seconds
-    start_gate.wait()
-    for t in threads:
-        t.join()
-    load.seconds = time.perf_counter() - t0
-    load.client_cpu = _cpu() - cpu0
-    return load
+    for body in bodies:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("POST", "/api/v1/evaluate/batch", body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        if response.status != 200:
+            bad += 1
+            continue
+        nominees += len(json.loads(data)["items"])
+    return nominees / (time.perf_counter() - t0), bad
 
 
 # --------------------------------------------------------------------------- processes
@@ -223,6 +307,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+@contextmanager
+def server(command: list[str], env: dict[str, str], log: Any) -> Iterator[int]:
+    port = free_port()
+    proc = subprocess.Popen([*command, "--bind", f"127.0.0.1:{port}"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
+    try:
+        wait_ready(port, proc)
+        yield port
+    finally:
+        stop(proc)
+
+
 def cli(env: dict[str, str], *args: str) -> str:
     proc = subprocess.run([SEONBYEOL, *args], env=env, capture_output=True, text=True, check=False, cwd=ROOT)
     if proc.returncode != 0:
@@ -231,36 +327,26 @@ def cli(env: dict[str, str], *args: str) -> str:
     return proc.stdout
 
 
-# --------------------------------------------------------------------------- bodies
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
 
 
-def evaluate_bodies(count: int = 200, seed: int = 11) -> list[dict[str, Any]]:
-    """``count`` evaluate bodies for a seeded sample of the demo's residents over its programs."""
-    from service.demo.synthetic import DEMO_PROGRAMS, generate_residents
-
-    rng = random.Random(seed)
-    residents = rng.sample(list(generate_residents()), count)
-    programs = [str(p["code"]) for p in DEMO_PROGRAMS]
-    bodies = []
-    for n, r in enumerate(residents):
-        name = r["name"] if n % 20 else r["name"][:-1] + ("철" if r["name"][-1] != "철" else "희")
-        bodies.append({"program": programs[n % len(programs)], "nominee": {"rrn": r["rrn"], "name": name}})
-    return bodies
-
-
-def describe_bodies(bodies: list[dict[str, Any]]) -> str:
-    from service.demo.synthetic import SEONGDONG_DONGS, generate_residents
-
-    index = {r["rrn"]: r for r in generate_residents()}
-    picked = [index[b["nominee"]["rrn"]] for b in bodies]
-    active = sum(r["status"] == "active" and r["dong_code"] in SEONGDONG_DONGS for r in picked)
-    outside = sum(r["dong_code"] not in SEONGDONG_DONGS for r in picked)
-    deceased = sum(r["status"] == "deceased" for r in picked)
-    moved = sum(r["status"] == "moved_out" for r in picked)
-    typos = sum(index[b["nominee"]["rrn"]]["name"] != b["nominee"]["name"] for b in bodies)
-    programs = sorted({b["program"] for b in bodies})
-    return (f"{len(bodies)} residents: {active} living in the district, {outside} outside, {deceased} deceased, "
-            f"{moved} moved out, {typos} with a misspelt name; programs {', '.join(programs)}")  # fmt: skip
+@contextmanager
+def scratch_database(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    name = f"bench_api_{os.getpid()}"
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --------------------------------------------------------------------------- profile
@@ -268,144 +354,148 @@ def describe_bodies(bodies: list[dict[str, Any]]) -> str:
 
 def profile_evaluate(env: dict[str, str], token: str, bodies: list[dict[str, Any]], requests: int) -> None:
     """cProfile ``requests`` evaluate calls in-process (Flask test client) and print the top functions."""
+    import logging
+
     from service import create_app
 
+    logging.disable(logging.INFO)
     app = create_app({"DATABASE_URL": env["DATABASE_URL"], "DATA_KEY": env["SEONBYEOL_DATA_KEY"],
-                      "SECRET_KEY": env["SEONBYEOL_SECRET_KEY"]})  # fmt: skip
+                      "SECRET_KEY": env["SEONBYEOL_SECRET_KEY"], "RATE_LIMIT": "off"})  # fmt: skip
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     for body in bodies[:20]:  # warm-up: compile the rule sets, fill caches
         client.post("/api/v1/evaluate", json=body, headers=headers)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for n in range(requests):
         client.post("/api/v1/evaluate", json=bodies[n % len(bodies)], headers=headers)
-    plain = (time.perf_counter() - t0) / requests
-    profiler = cProfile.Profile()
-    t0 = time.perf_counter()
+    plain = (time.process_time() - t0) / requests
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for n in range(requests):
         response = client.post("/api/v1/evaluate", json=bodies[n % len(bodies)], headers=headers)
         assert response.status_code == 200, response.data
     profiler.disable()
-    elapsed = time.perf_counter() - t0
-    print(f"\nin-process (Flask test client, one process): {plain * 1000:.2f} ms per evaluate request; "
-          f"under cProfile {elapsed / requests * 1000:.2f} ms ({requests} requests)")  # fmt: skip
-    sections = (
-        ("tottime", "own time, all code", True, ()),
-        ("cumulative", "cumulative time, project code", False, (rf"{re.escape(str(ROOT))}/(service|rules)/",)),
-        ("cumulative", "cumulative time, all code", True, ()),
-    )  # fmt: skip
-    for key, label, strip, restrict in sections:
+    print(f"\nin-process (Flask test client): {plain * 1000:.2f} ms CPU per evaluate request ({requests} requests)")
+    for key, restrict in (("tottime", ()), ("cumulative", (rf"{re.escape(str(ROOT))}/(service|rules)/",))):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
-        if strip:
-            stats.strip_dirs()
         stats.sort_stats(key).print_stats(*restrict, 25)
         text = out.getvalue()
-        print(f"--- top 25 by {label} ---")
+        print(f"--- top 25 by {key} ---")
         print(text[text.find("   ncalls") :].rstrip().replace(str(ROOT) + "/", ""))
 
 
 # --------------------------------------------------------------------------- main
 
 
-def print_errors(log: Path, limit: int = 8) -> None:
-    """Summarise the servers' error log: the distinct exception lines and how often each came."""
-    counts: dict[str, int] = {}
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        text = line.strip()
-        if text.startswith(("File ", "[", "Traceback", "^", "~")) or not ("Error" in text or "Exception" in text):
-            continue
-        text = re.sub(r"[0-9a-f]{32}", "…", text)[:200]
-        counts[text] = counts.get(text, 0) + 1
-    print("  server errors (stderr, most frequent first):")
-    for text, n in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]:
-        print(f"    {n:6d}x {text}")
+def line(name: str, value: str, baseline: str, ratio: float, target: str, met: bool) -> None:
+    print(f"MEASURE {name:<34} {value:>22}  baseline {baseline:>22}  ratio {ratio:7.3f}  "
+          f"target {target}: {'met' if met else 'MISSED'}")  # fmt: skip
 
 
-def report(label: str, load: Load) -> None:
-    others = {k: v for k, v in load.statuses.items() if k != 200}
-    p50, p99 = load.percentile(0.5), load.percentile(0.99)
-    print(f"  {label:<9} {load.rate:9,.0f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
-          f"  ({load.ok:,} ok in {load.seconds:.1f} s; other statuses {others or 'none'}, errors {load.errors};"
-          f" client CPU {load.client_cpu / load.seconds:.0%} of one core)")  # fmt: skip
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per server")
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--max-requests", type=int, default=1_000_000, help="stop after this many requests")
-    parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each run")
-    parser.add_argument("--profile", action="store_true", help="profile evaluate even if the target is met")
-    parser.add_argument("--profile-requests", type=int, default=300)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (database, server log)")
-    args = parser.parse_args(argv)
-
-    print(f"bench_api: {args.seconds:g} s per server, concurrency {args.concurrency}, {args.workers} gunicorn "
-          f"sync workers, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-          f"{time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
-    tmp = Path(tempfile.mkdtemp(prefix="bench_api_"))
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
+def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> None:
+    with scratch_database(backend, tmp / backend) as url:
+        (tmp / backend).mkdir(exist_ok=True)
         env = dict(os.environ)
-        env.update({
-            "DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-            "SEONBYEOL_DATA_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-            "SEONBYEOL_SECRET_KEY": "bench",
-        })  # fmt: skip
+        env.update({"DATABASE_URL": url, "SEONBYEOL_DATA_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+                    "SEONBYEOL_SECRET_KEY": "bench", "SEONBYEOL_RATE_LIMIT": "off",
+                    "SEONBYEOL_INSTANCE_PATH": str(tmp / backend)})  # fmt: skip
         t0 = time.perf_counter()
         cli(env, "init-db")
         cli(env, "demo")
         token = cli(env, "create-token", "--institution", "haengdang1-center", "--role", "nominator")
-        token = token.strip().splitlines()[-1]
-        print(f"demo database ready in {time.perf_counter() - t0:.1f} s")
+        token = token.strip().splitlines()[-1].split()[-1]
+        print(f"\n{backend}: demo database ready in {time.perf_counter() - t0:.1f} s")
         bodies = evaluate_bodies()
-        print(f"bodies: {describe_bodies(bodies)}")
         payloads = [json.dumps(b, ensure_ascii=False).encode() for b in bodies]
-        base_headers = {"Content-Type": "application/json"}
-        eval_headers = {**base_headers, "Authorization": f"Bearer {token}"}
-
-        log = (tmp / "servers.log").open("wb")
-        results: dict[str, Load] = {}
-        for label in ("bare", "evaluate"):
-            port = free_port()
-            bind = f"127.0.0.1:{port}"
-            if label == "evaluate":
-                command = [SEONBYEOL, "serve", "--bind", bind, "--workers", str(args.workers)]
-                headers = eval_headers
-            else:
-                command = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(args.workers),
-                           *GUNICORN_OPTIONS, "--pythonpath", str(BENCH_DIR), "bench_api:bare_app()"]  # fmt: skip
-                headers = base_headers
-            proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
-            procs.append(proc)
-            wait_ready(port, proc)
-            run_load(port, payloads, headers, args.warmup, args.concurrency, args.max_requests)
-            results[label] = run_load(port, payloads, headers, args.seconds, args.concurrency, args.max_requests)
-            stop(proc)
+        (tmp / "bodies.jsonl").write_bytes(b"\n".join(payloads) + b"\n")
+        (tmp / "bench.lua").write_text(WRK_SCRIPT)
+        env.update({"BENCH_BODIES": str(tmp / "bodies.jsonl"), "BENCH_SCRIPT": str(tmp / "bench.lua")})
+        auth = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        plain = {"Content-Type": "application/json"}
+        commands = {
+            "evaluate": [SEONBYEOL, "serve", "--workers", str(args.workers)],
+            "bare": [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), *GUNICORN_OPTIONS,
+                     "--pythonpath", str(BENCH_DIR), "bench_api:bare_app()"],
+        }  # fmt: skip
+        log = (tmp / f"servers-{backend}.log").open("ab")
+        runs: dict[str, list[Wrk]] = {"bare": [], "evaluate": []}
+        fixed: dict[str, Fixed] = {}
+        batch_rate: dict[str, float] = {}
+        batches = [json.dumps(b, ensure_ascii=False).encode() for b in batch_bodies(args.batches)]
+        with server(commands["bare"], env, log) as bare_port, server(commands["evaluate"], env, log) as eval_port:
+            ports = {"bare": bare_port, "evaluate": eval_port}
+            for label, port in ports.items():  # warm-up: rule sets compiled, caches filled, pools open
+                run_wrk(port, 2, args.connections, 2, {**env, "BENCH_TOKEN": token if label == "evaluate" else ""})
+            for _run in range(args.runs):
+                for label, port in ports.items():
+                    wrk_env = {**env, "BENCH_TOKEN": token if label == "evaluate" else ""}
+                    runs[label].append(run_wrk(port, args.seconds, args.connections, 2, wrk_env))
+            for label, port in ports.items():
+                fixed[label] = fixed_rate(port, payloads, auth if label == "evaluate" else plain, args.rate,
+                                          args.seconds)  # fmt: skip
+            for label, port in ports.items():
+                post_batches(port, batches[:1], auth)  # warm-up
+                rate, bad = post_batches(port, batches, auth if label == "evaluate" else plain)
+                if bad:
+                    raise SystemExit(f"{label}: {bad} batch answers were not 200 (see {log.name})")
+                batch_rate[label] = rate
         log.close()
-
-        print("\nresults")
-        report("bare", results["bare"])
-        report("evaluate", results["evaluate"])
-        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(results["evaluate"].outcomes.items()))
-        print(f"  evaluate outcomes: {outcomes}")
-        bare, evaluate = results["bare"], results["evaluate"]
-        ratio = evaluate.rate / bare.rate if bare.rate else 0.0
-        verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
-        print(f"  ratio evaluate/bare: {ratio:.3f} ({verdict} the target {TARGET_RATIO}); "
-              f"latency p50 ratio {evaluate.percentile(0.5) / bare.percentile(0.5):.1f}x")  # fmt: skip
-        if any(set(r.statuses) - {200} or r.errors for r in results.values()):
-            print_errors(tmp / "servers.log")
-        if evaluate.ok == 0 or bare.ok == 0:
-            raise SystemExit("a server answered no request with 200")
-        if args.profile or ratio < TARGET_RATIO:
+        for label, results in runs.items():
+            for r in results:
+                if r.bad:
+                    raise SystemExit(f"{backend} {label}: {r.bad} answers were not 200 (see the servers' log)")
+            print(f"  wrk {label:<8} req/s " + ", ".join(f"{r.rate:,.0f}" for r in results)
+                  + "; p99 ms " + ", ".join(f"{r.p99_ms:.1f}" for r in results))  # fmt: skip
+        for label, f in fixed.items():
+            if set(f.statuses) != {200}:
+                raise SystemExit(f"{backend} {label} fixed-rate: statuses {f.statuses}")
+        b_rate = statistics.median(r.rate for r in runs["bare"])
+        e_rate = statistics.median(r.rate for r in runs["evaluate"])
+        b_p99 = statistics.median(r.p99_ms for r in runs["bare"])
+        e_p99 = statistics.median(r.p99_ms for r in runs["evaluate"])
+        ratio = e_rate / b_rate
+        line(f"evaluate {backend} wrk c{args.connections} req/s", f"{e_rate:,.0f} req/s", f"{b_rate:,.0f} req/s",
+             ratio, f">= {TARGET_RATIO}", ratio >= TARGET_RATIO)  # fmt: skip
+        print(f"MEASURE evaluate {backend} wrk p99 (under saturation)  {e_p99:.1f} ms  baseline {b_p99:.1f} ms")
+        e, b = fixed["evaluate"], fixed["bare"]
+        line(f"evaluate {backend} p99 at {args.rate:g} req/s", f"{e.pct(0.99):.1f} ms (p50 {e.pct(0.5):.1f})",
+             f"{b.pct(0.99):.1f} ms (p50 {b.pct(0.5):.1f})", e.pct(0.99) / b.pct(0.99), f"<= {TARGET_P99_MS:g} ms",
+             e.pct(0.99) <= TARGET_P99_MS)  # fmt: skip
+        if e.late_sends or b.late_sends:
+            print(f"  (the generator sent {e.late_sends} / {b.late_sends} requests more than 2 ms late)")
+        line(f"batch {backend} 1000 nominees", f"{batch_rate['evaluate']:,.0f} nominees/s",
+             f"{batch_rate['bare']:,.0f} nominees/s", batch_rate["evaluate"] / batch_rate["bare"],
+             f">= {TARGET_BATCH_RATE:,} nominees/s", batch_rate["evaluate"] >= TARGET_BATCH_RATE)  # fmt: skip
+        if args.profile:
             profile_evaluate(env, token, bodies, args.profile_requests)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per wrk run and per fixed-rate run")
+    parser.add_argument("--runs", type=int, default=3, help="wrk runs per server (alternating; medians reported)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--rate", type=float, default=150.0, help="requests/s of the fixed-rate run")
+    parser.add_argument("--batches", type=int, default=10, help="1,000-nominee batches posted per server")
+    parser.add_argument("--profile", action="store_true", help="profile evaluate in-process too")
+    parser.add_argument("--profile-requests", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (databases, server logs)")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    load = os.getloadavg()[0]
+    print(f"bench_api: {args.seconds:g} s per run, {args.runs} wrk runs per server, {args.connections} connections, "
+          f"{args.workers} gunicorn sync workers, {os.cpu_count()} CPUs (load {load:.1f}), "
+          f"Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
+    print(f"bodies: {describe_bodies(evaluate_bodies())}")
+    tmp = Path(tempfile.mkdtemp(prefix="bench_api_"))
+    try:
+        for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
+            bench_backend(backend, args, tmp)
     finally:
-        for proc in procs:
-            stop(proc)
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -155,6 +155,31 @@ def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict
             "start_rss": start_rss, "peak_rss": peak_rss_mib(), "samples": samples}  # fmt: skip
 
 
+def phase_copy(csv_path: Path, url: str) -> dict[str, Any]:
+    """Baseline: a raw ``COPY … FROM STDIN`` (what ``psql \\copy`` does) of the same CSV into an
+    unindexed table of text columns: no validation, no encryption, no index."""
+    import psycopg
+
+    from service.registry_import import RESIDENT_COLUMNS
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        columns = ", ".join(f"{c} text" for c in RESIDENT_COLUMNS)
+        conn.execute(f"DROP TABLE IF EXISTS bench_raw_copy; CREATE UNLOGGED TABLE bench_raw_copy ({columns})")
+        conn.commit()
+        t0 = time.perf_counter()
+        sql = "COPY bench_raw_copy FROM STDIN WITH (FORMAT csv, HEADER true)"
+        with conn.cursor() as cur, cur.copy(sql) as copy, csv_path.open("rb") as fh:
+            while block := fh.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        elapsed = time.perf_counter() - t0
+        rows = conn.execute("SELECT count(*) FROM bench_raw_copy").fetchone()
+        conn.execute("DROP TABLE bench_raw_copy")
+        conn.commit()
+    return {"rows": int(rows[0]) if rows else 0, "rejected": 0, "seconds": elapsed, "start_rss": rss_mib(),
+            "peak_rss": peak_rss_mib(), "samples": []}  # fmt: skip
+
+
 def run_phase(*args: str) -> dict[str, Any]:
     """Run one phase in a fresh interpreter; its last stdout line is the JSON result."""
     proc = subprocess.run(
@@ -236,7 +261,10 @@ def bench_backend(backend: str, csv_path: Path, tmp: Path, baseline: dict[str, A
     instance.mkdir()
     db_name = f"bench_import_{os.getpid()}"
     url = f"sqlite:///{tmp / 'bench.db'}" if backend == "sqlite" else create_pg_database(db_name)
+    copy = None
     try:
+        if backend == "postgresql":
+            copy = run_phase("copy", str(csv_path), url)
         first = run_phase("import", str(csv_path), url, str(instance), "migrate")
         second = run_phase("import", str(csv_path), url, str(instance), "")
         size = f"{(tmp / 'bench.db').stat().st_size / 2**20:.0f} MiB" if backend == "sqlite" else pg_size(url)
@@ -247,6 +275,20 @@ def bench_backend(backend: str, csv_path: Path, tmp: Path, baseline: dict[str, A
     report_phase("parse", baseline, None)
     report_phase("import", first, baseline)
     report_phase("re-import", second, baseline)
+    if copy is not None:
+        report_phase("raw COPY", copy, None)
+        ratio = first["seconds"] / copy["seconds"]
+        print(
+            f"MEASURE import postgresql {first['rows']:,} rows {first['seconds']:.1f} s  baseline raw COPY "
+            f"{copy['seconds']:.1f} s  ratio {ratio:.1f}x  target <= 10x: {'met' if ratio <= 10 else 'MISSED'}"
+        )
+    peak = max(first["peak_rss"], second["peak_rss"])
+    print(
+        f"MEASURE import {backend} {first['rows']:,} rows {first['rows'] / first['seconds']:,.0f} rows/s  baseline "
+        f"parse {baseline['rows'] / baseline['seconds']:,.0f} rows/s  "
+        f"ratio {baseline['seconds'] / first['seconds']:.3f}  peak RSS {peak:.0f} MiB  "
+        f"target < 200 MiB: {'met' if peak < 200 else 'MISSED'}"
+    )
     return {"backend": backend, "import": first, "reimport": second, "size": size}
 
 
@@ -262,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
         kind, csv_path, *rest = args.phase
         if kind == "parse":
             out = phase_parse(Path(csv_path))
+        elif kind == "copy":
+            out = phase_copy(Path(csv_path), rest[0])
         else:
             url, instance, migrate = (*rest, "")[:3]
             out = phase_import(Path(csv_path), url, instance, migrate == "migrate")

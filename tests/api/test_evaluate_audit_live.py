@@ -1,0 +1,70 @@
+"""Every evaluate's access record is committed before its answer is sent: checked from outside,
+through a live gunicorn server (2 workers, on each backend), by another connection the moment
+each answer arrives."""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from service.security import get_cipher
+from tests.factories import DISTRICT, resident, write_csv, write_district
+
+from .conftest import PROGRAM
+from .live_server import request, serve
+
+PEOPLE = 24
+
+
+def _rows() -> list[dict[str, str]]:
+    """Twelve two-person households (valid RRNs), one evaluation each."""
+    rows = []
+    for h in range(PEOPLE // 2):
+        rows.append(resident(f"4103{h + 10:02d}-2{h:06d}", f"세대주{h}", f"A{h}", "head"))
+        rows.append(resident(f"4305{h + 10:02d}-1{h:06d}", f"세대원{h}", f"A{h}", "member"))
+    return rows
+
+
+def _token(runner: FlaskCliRunner, institution: str, role: str) -> str:
+    out = runner.invoke(args=["create-token", "--institution", institution, "--role", role])
+    assert out.exit_code == 0, out.output
+    return str(out.output.strip().splitlines()[-1])
+
+
+def test_the_access_record_is_committed_before_the_answer(
+    app: Flask, runner: FlaskCliRunner, database_url: str, tmp_path: Path
+) -> None:
+    district = copy.deepcopy(DISTRICT)
+    district["institutions"].append(
+        {"code": "center-a", "name": "테스트센터", "kind": "community_center", "dong": "1120056000"}
+    )
+    assert runner.invoke(args=["load-district", str(write_district(tmp_path / "d.yaml", district))]).exit_code == 0
+    rows = _rows()
+    assert runner.invoke(args=["import-residents", str(write_csv(tmp_path / "r.csv", rows))]).exit_code == 0
+    nominator = _token(runner, "center-a", "nominator")
+    admin = _token(runner, "welfare-policy", "admin")
+    cipher = get_cipher(app)
+    watcher = create_engine(database_url, poolclass=NullPool)  # a fresh connection for every look
+    count = text("SELECT count(*) FROM audit_entries WHERE action = 'evaluate' AND subject_index = :idx")
+
+    with serve(database_url, tmp_path, workers=2) as (base, log):
+        assert request(f"{base}/api/v1/programs", admin, PROGRAM)[0] == 201
+
+        def evaluate(row: dict[str, str]) -> tuple[int, int]:
+            body = {"program": "kimchi-2026", "nominee": {"rrn": row["rrn"], "name": row["name"]}}
+            status, _answer = request(f"{base}/api/v1/evaluate", nominator, body)
+            with watcher.connect() as conn:  # the moment the answer is in
+                seen = conn.execute(count, {"idx": cipher.blind_index(row["rrn"].replace("-", ""))}).scalar_one()
+            return status, int(seen)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(evaluate, rows))
+    watcher.dispose()
+    assert [status for status, _ in results] == [200] * PEOPLE, log.read_text()[-3000:]
+    assert [seen for _, seen in results] == [1] * PEOPLE
