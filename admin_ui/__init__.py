@@ -14,6 +14,7 @@ from flask import Blueprint, Flask
 
 HERE = Path(__file__).resolve().parent
 TRANSLATIONS = HERE / "translations"
+TRANSLATIONS_DESK = HERE / "translations_desk"  # the department desk's own catalog (admin_ui/desk)
 
 bp = Blueprint(
     "admin_ui",
@@ -30,7 +31,9 @@ def init_app(app: Flask) -> None:
     from flask_babel import Babel
     from flask_wtf.csrf import CSRFProtect
 
-    from . import auth, i18n, pages, programs  # noqa: F401 - the modules register their views on bp
+    # The modules register their views on bp: the policy desk (programs), the department desk
+    # (desk/) and the nomination desk (nominate, upload, my_nominations, inbox, browse, explain).
+    from . import auth, browse, desk, explain, i18n, inbox, my_nominations, nominate, pages, programs, upload  # noqa: F401
 
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         # Browsers send a Secure cookie only over HTTPS: on in production, off for the
@@ -41,7 +44,7 @@ def init_app(app: Flask) -> None:
         app,
         default_locale=i18n.DEFAULT_LOCALE,
         default_timezone="Asia/Seoul",
-        default_translation_directories=str(TRANSLATIONS),
+        default_translation_directories=f"{TRANSLATIONS};{TRANSLATIONS_DESK}",
         locale_selector=i18n.select_locale,
     )
     auth.login_manager.init_app(app)

@@ -42,7 +42,10 @@ def create_pool(session: Session, body: dict[str, Any], principal: Principal) ->
         if sponsor is None:
             errors["sponsor"] = ["등록되지 않은 후원자입니다 (unknown sponsor)"]
     if session.scalar(select(Pool.id).where(Pool.code == body["code"])) is not None:
-        raise Conflict(f"자원 풀 코드 '{body['code']}'이(가) 이미 있습니다", f"pool '{body['code']}' exists")
+        raise Conflict(
+            f"자원 풀 코드 '{body['code']}'이(가) 이미 있습니다", f"pool '{body['code']}' exists",
+            {"code": ["이미 있는 코드입니다 (the code is taken)"]},
+        )  # fmt: skip
     if errors or category is None:
         raise Invalid("입력값이 올바르지 않습니다", "invalid pool", errors)
     pool = Pool(code=body["code"], name=body["name"], sponsor_id=sponsor.id if sponsor else None,
@@ -73,13 +76,18 @@ def allocate(session: Session, code: str, program_code: str, quantity: int, prin
         )  # fmt: skip
     existing = session.scalar(select(Allocation).where(Allocation.program_id == program.id))
     if existing is not None and existing.pool_id != pool.id:
-        raise Conflict("이 사업은 다른 자원 풀에서 배분받았습니다", "the program draws from another pool")
+        raise Conflict(
+            "이 사업은 다른 자원 풀에서 배분받았습니다", "the program draws from another pool",
+            {"program": ["다른 자원 풀에서 배분받은 사업입니다 (the program draws from another pool)"]},
+        )  # fmt: skip
     allocated = session.scalar(select(func.coalesce(func.sum(Allocation.quantity), 0)).where(
         Allocation.pool_id == pool.id)) or 0  # fmt: skip
     if allocated + quantity > pool.quantity:
+        left = pool.quantity - allocated
         raise Conflict(
-            f"풀의 남은 수량({pool.quantity - allocated})보다 많이 배분할 수 없습니다",
-            f"only {pool.quantity - allocated} of the pool are left to allocate",
+            f"풀의 남은 수량({left})보다 많이 배분할 수 없습니다",
+            f"only {left} of the pool are left to allocate",
+            {"quantity": [f"배분할 수 있는 수량은 {left}입니다 (only {left} left to allocate)"]},
         )
     if existing is None:
         session.add(Allocation(pool_id=pool.id, program_id=program.id, quantity=quantity, created_by=principal.actor))
@@ -136,3 +144,15 @@ def describe(session: Session, code: str, principal: Principal) -> dict[str, Any
 def list_pools(session: Session, principal: Principal) -> list[dict[str, Any]]:
     access.require(principal, "pools.read")
     return [describe(session, code, principal) for code in session.scalars(select(Pool.code).order_by(Pool.id))]
+
+
+def choices(session: Session, principal: Principal) -> dict[str, list[tuple[str, str]]]:
+    """The sponsors and resource categories a new pool may name, as (code, name), for a form."""
+    access.require(principal, "pools.read")
+    return {
+        "sponsors": [(c, n) for c, n in session.execute(select(Sponsor.code, Sponsor.name).order_by(Sponsor.name))],
+        "categories": [
+            (c, n) for c, n in session.execute(select(ResourceCategory.code, ResourceCategory.name).order_by(
+                ResourceCategory.id))
+        ],
+    }  # fmt: skip

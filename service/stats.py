@@ -74,3 +74,57 @@ def statistics(session: Session, by: str, principal: Principal, program_code: st
     people = base.add_columns(Nomination.rrn_index.label("person")).subquery()
     totals["people"] = int(session.scalar(select(func.count(func.distinct(people.c.person)))) or 0)
     return {"by": by, "rows": rows, "totals": totals}
+
+
+GROUP_HEADERS = {
+    "dong": "행정동", "institution": "기관", "sponsor": "후원처", "category": "자원 분류", "program": "사업",
+}  # fmt: skip
+METRIC_HEADERS = {
+    "nominations": "추천 (nominations)", "eligible": "적격 (eligible)", "review": "검토 필요 (review)",
+    "ineligible": "부적격 (ineligible)", "open": "접수 (open)", "confirmed": "확정 (confirmed)",
+    "delivered": "전달 (delivered)", "cancelled": "취소 (cancelled)", "people": "대상자 수 (people)",
+}  # fmt: skip
+"""Korean-first column names of a statistics download (the same as the API's XLSX)."""
+
+
+def _district_dongs(session: Session, principal: Principal) -> list[tuple[str, str]]:
+    """The dongs of the principal's district (every district's for the command line)."""
+    district = session.scalar(select(Institution.district_id).where(Institution.id == principal.institution_id))
+    query = select(Dong.code, Dong.name).order_by(Dong.code)
+    if district is not None:
+        query = query.where(Dong.district_id == district)
+    return [(code, name) for code, name in session.execute(query)]
+
+
+def ranked(rows: list[dict[str, Any]], metric: str = "nominations") -> list[dict[str, Any]]:
+    """Rows ordered by ``metric``, largest first (ties by label), for a ranked chart."""
+    if metric not in METRICS:
+        raise ValueError(metric)
+    return sorted(rows, key=lambda r: (-int(r[metric]), str(r["label"]), str(r["key"] or "")))
+
+
+def dong_table(session: Session, principal: Principal, program_code: str | None = None) -> dict[str, Any]:
+    """``statistics(by="dong")`` with every dong of the district, those without a nomination at
+    zero, so that a chart shows the whole district (a dong nobody nominated from is news too).
+
+    Nominees whose dong is outside the district or unknown keep their own rows, after the
+    district's (``in_district`` false); the totals are the statistics' own.
+    """
+    data = statistics(session, "dong", principal, program_code)
+    found = {row["key"]: row for row in data["rows"]}
+    rows = []
+    for code, name in _district_dongs(session, principal):
+        row = found.pop(code, None) or {"key": code, "label": name, **{m: 0 for m in METRICS}}
+        rows.append({**row, "in_district": True})
+    rows.extend({**row, "in_district": False} for row in found.values())
+    return {"by": "dong", "rows": rows, "totals": data["totals"]}
+
+
+def export_headers(by: str) -> list[str]:
+    """The header row of a statistics download grouped ``by``."""
+    return [f"{GROUP_HEADERS[by]} 코드 ({by})", f"{GROUP_HEADERS[by]} (label)", *[METRIC_HEADERS[m] for m in METRICS]]
+
+
+def export_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The statistics' rows in ``export_headers`` order."""
+    return [[row["key"] or "", row["label"], *[row[m] for m in METRICS]] for row in data["rows"]]
