@@ -1,23 +1,39 @@
-"""The access log of personal data (접속기록).
+"""The access log of personal data (접속기록): recording, search, export, review and retention.
 
 The safety-measures standard asks that every access to data with resident registration
-numbers be recorded (who, when, what, which subject) and kept at least two years. Entries
-are written in the same transaction as the read or change they describe, so a change is
-never stored without its record.
+numbers be recorded (who, when, what, which subject), kept at least two years and reviewed
+regularly. Entries are written in the same transaction as the read or change they describe,
+so a change is never stored without its record.
+
+The log is **append-only**. Nothing in the code updates an entry; the ORM refuses to
+(service/models/security.py); on PostgreSQL a trigger refuses UPDATE and DELETE (migration
+0005). The one deletion is :func:`purge`, of entries older than the retention
+(``SEONBYEOL_AUDIT_RETENTION_DAYS``, at least 730 days), which records itself in the log.
+
+An entry's ``subject_index`` is the blind index under the data key in use when it was written;
+after a key rotation older entries are under the previous key, so a search by RRN is given the
+index under every key of the ring (``RRNCipher.candidate_indexes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+import hashlib
+import json
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import CursorResult, Select, Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from . import access, clock
-from .models import AuditEntry, utcnow
+from .config import MIN_AUDIT_RETENTION_DAYS
+from .errors import Invalid
+from .models import AuditEntry, AuditReport, utcnow
 from .security import Principal
 
 CLI = Principal("cli", 0, "", "", "admin")
@@ -32,8 +48,12 @@ def record(
     detail: dict[str, Any] | None = None,
     request_id: str | None = None,
 ) -> None:
-    """Add one entry per subject ``(rrn_index, rrn_masked)``; bulk-inserted."""
+    """Add one entry per subject ``(rrn_index, rrn_masked)``; bulk-inserted. The entry carries the
+    request's id (service/logging_setup.py) unless one is given, so a log line and an entry meet."""
+    from .logging_setup import current_request_id
+
     now = utcnow()
+    request_id = request_id or current_request_id()
     rows = [
         {
             "at": now,
@@ -53,22 +73,27 @@ def record(
         session.execute(insert(AuditEntry), rows)
 
 
+# --------------------------------------------------------------------------- search and export
+
+
+def _kst(at: datetime | None) -> str | None:
+    return at.astimezone(clock.SEOUL).isoformat() if at is not None else None
+
+
 @dataclass(frozen=True)
 class AuditFilters:
     actor: str | None = None
     action: str | None = None
     institution: str | None = None
-    subject_index: str | None = None
+    subject_index: str | Sequence[str] | None = None
+    """One blind index, or the candidates under every key of the ring (any of them matches)."""
     date_from: date | None = None
     date_to: date | None = None
     limit: int = 100
     offset: int = 0
 
 
-def search(session: Session, principal: Principal, filters: AuditFilters) -> tuple[list[AuditEntry], int]:
-    """Entries of the access log, newest first; the search itself is recorded, with the people
-    the shown entries name (an auditor's reading is personal-data access too). Commits."""
-    access.require(principal, "audit.read")
+def _query(filters: AuditFilters) -> Select[tuple[AuditEntry]]:
     query = select(AuditEntry)
     if filters.actor:
         query = query.where(AuditEntry.actor == filters.actor)
@@ -77,17 +102,313 @@ def search(session: Session, principal: Principal, filters: AuditFilters) -> tup
     if filters.institution:
         query = query.where(AuditEntry.institution_code == filters.institution)
     if filters.subject_index is not None:
-        query = query.where(AuditEntry.subject_index == filters.subject_index)
+        wanted = [filters.subject_index] if isinstance(filters.subject_index, str) else list(filters.subject_index)
+        query = query.where(AuditEntry.subject_index.in_(wanted))
     if filters.date_from:
         query = query.where(AuditEntry.at >= clock.start_of_day(filters.date_from))
     if filters.date_to:
         query = query.where(AuditEntry.at < clock.start_of_day(filters.date_to, plus_days=1))
+    return query
+
+
+def _described(filters: AuditFilters) -> dict[str, str]:
+    """The filters as recorded (never the subject's index: the masked subjects are recorded instead)."""
+    return {
+        k: str(v) for k, v in vars(filters).items() if v is not None and k not in ("subject_index", "limit", "offset")
+    } | ({"subject": "given"} if filters.subject_index is not None else {})
+
+
+def _subjects(items: Iterable[AuditEntry]) -> list[tuple[str | None, str | None]]:
+    return sorted({(e.subject_index, e.subject_masked) for e in items if e.subject_index}) or [(None, None)]
+
+
+def search(session: Session, principal: Principal, filters: AuditFilters) -> tuple[list[AuditEntry], int]:
+    """Entries of the access log, newest first; the search itself is recorded, with the people
+    the shown entries name (an auditor's reading is personal-data access too). Commits."""
+    access.require(principal, "audit.read")
+    query = _query(filters)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(filters.limit).offset(filters.offset)))
-    shown = sorted({(e.subject_index, e.subject_masked) for e in items if e.subject_index})
-    described = {
-        k: str(v) for k, v in vars(filters).items() if v is not None and k not in ("subject_index", "limit", "offset")
-    }
-    record(session, principal, "audit.read", shown or [(None, None)], detail={"filters": described})
+    record(session, principal, "audit.read", _subjects(items), detail={"filters": _described(filters)})
     session.commit()
     return items, total
+
+
+EXPORT_MAX = 100_000
+EXPORT_HEADERS = [
+    "번호 (id)", "일시 (at, KST)", "행위자 (actor)", "기관 (institution)", "역할 (role)", "행위 (action)",
+    "정보주체 (subject, masked)", "대상 (target)", "세부 (detail)", "요청 (request id)",
+]  # fmt: skip
+
+
+def export(session: Session, principal: Principal, filters: AuditFilters, reason: str, fmt: str) -> list[list[Any]]:
+    """Every entry the filters select (oldest first, at most ``EXPORT_MAX``) as table rows for
+    a download; the download is recorded with its reason and every person it names. Commits."""
+    access.require(principal, "audit.read")
+    query = _query(filters)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if total > EXPORT_MAX:
+        raise Invalid(
+            f"내려받을 기록이 {total}건으로 {EXPORT_MAX}건을 넘습니다. 기간(from, to)을 좁혀 주세요",
+            f"{total} entries exceed the export limit of {EXPORT_MAX}; narrow the dates (from, to)",
+            {"from": [f"{EXPORT_MAX}건 이하가 되도록 기간을 좁혀 주세요 (narrow the period)"]},
+        )
+    items = list(session.scalars(query.order_by(AuditEntry.id)))
+    record(
+        session, principal, "audit.export", _subjects(items),
+        detail={"reason": reason, "format": fmt, "rows": len(items), "filters": _described(filters)},
+    )  # fmt: skip
+    session.commit()
+    return [
+        [
+            e.id,
+            _kst(e.at),
+            e.actor,
+            e.institution_code,
+            e.role,
+            e.action,
+            e.subject_masked,
+            e.target,
+            json.dumps(e.detail, ensure_ascii=False, sort_keys=True) if e.detail else "",
+            e.request_id,
+        ]
+        for e in items
+    ]
+
+
+# --------------------------------------------------------------------------- retention
+
+
+class PurgeRefused(ValueError):
+    """A purge that would delete entries still within the retention; nothing was deleted."""
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    cutoff: datetime  # entries strictly before this instant were (or would be) deleted
+    deleted: int
+    dry_run: bool
+
+
+def retention_cutoff(today: date, retention_days: int) -> datetime:
+    """Midnight KST ``retention_days`` before ``today``: entries before it are past the retention."""
+    return clock.start_of_day(today - timedelta(days=retention_days))
+
+
+def purge(
+    session: Session, principal: Principal, retention_days: int, before: date | None = None, dry_run: bool = False
+) -> PurgeResult:
+    """Delete the entries older than the retention — the only deletion of access records.
+
+    ``before`` moves the cutoff earlier (never later: an entry younger than the retention is
+    never deleted, even if asked). The purge is recorded in the log, in the same transaction.
+    On PostgreSQL the append-only trigger lets this DELETE through only because the transaction
+    declares the cutoff (``seonbyeol.audit_purge_before``), and only for entries before it.
+    Commits."""
+    if retention_days < MIN_AUDIT_RETENTION_DAYS:
+        raise PurgeRefused(
+            f"보관 기간 {retention_days}일은 최소 {MIN_AUDIT_RETENTION_DAYS}일보다 짧습니다 "
+            f"(retention of {retention_days} days is below the minimum of {MIN_AUDIT_RETENTION_DAYS})"
+        )
+    cutoff = retention_cutoff(clock.today(), retention_days)
+    if before is not None:
+        asked = clock.start_of_day(before)
+        if asked > cutoff:
+            earliest = cutoff.date().isoformat()
+            raise PurgeRefused(
+                f"{before.isoformat()} 이전 기록은 아직 보관 기간({retention_days}일) 안에 있습니다; "
+                f"--before는 {earliest} 이하여야 합니다 (entries before {before.isoformat()} are within the "
+                f"retention of {retention_days} days; --before can be at most {earliest})"
+            )
+        cutoff = asked
+    table: Table = AuditEntry.__table__  # type: ignore[assignment]
+    count = int(session.scalar(select(func.count()).select_from(table).where(table.c.at < cutoff)) or 0)
+    deleted = 0
+    if count and not dry_run:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:
+            session.execute(text("SELECT set_config('seonbyeol.audit_purge_before', :cutoff, true)"),
+                            {"cutoff": cutoff.isoformat()})  # fmt: skip
+        result: CursorResult[Any] = session.execute(delete(table).where(table.c.at < cutoff))  # type: ignore[assignment]
+        deleted = result.rowcount
+        if postgres:  # nothing later in this transaction may delete
+            session.execute(text("SELECT set_config('seonbyeol.audit_purge_before', '', true)"))
+    record(
+        session, principal, "audit.purge", target=f"before:{cutoff.isoformat()}",
+        detail={"retention_days": retention_days, "cutoff": cutoff.isoformat(), "deleted": deleted,
+                "eligible": count, "dry_run": dry_run},
+    )  # fmt: skip
+    session.commit()
+    return PurgeResult(cutoff, deleted if not dry_run else count, dry_run)
+
+
+# --------------------------------------------------------------------------- monthly review
+
+VOLUME_FACTOR = 3.0
+"""An actor is flagged for volume when they accessed more than this many times the median number
+of distinct people of the other actors with the same role in the month..."""
+VOLUME_MIN_PEOPLE = 30
+"""...and at least this many distinct people (so that small numbers are never flagged)."""
+WORKDAY_START = time(8, 0)
+WORKDAY_END = time(20, 0)
+"""Personal-data access in KST before 08:00, from 20:00, or on a Saturday or Sunday is out of hours."""
+FLAGGED_IDS = 20
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The first instant of ``YYYY-MM`` and of the next month, in KST."""
+    match = _MONTH.match(month or "")
+    if not match:
+        raise Invalid(
+            "월은 YYYY-MM 형식이어야 합니다", "the month must be YYYY-MM", {"month": ["YYYY-MM (예: 2026-11)"]}
+        )
+    year, number = int(match.group(1)), int(match.group(2))
+    start = date(year, number, 1)
+    following = date(year + (number == 12), number % 12 + 1, 1)
+    return clock.start_of_day(start), clock.start_of_day(following)
+
+
+def out_of_hours(at: datetime) -> bool:
+    """Whether an instant is outside working hours in Korea (weekends, before 08:00, from 20:00)."""
+    local = at.astimezone(clock.SEOUL)
+    return local.weekday() >= 5 or not (WORKDAY_START <= local.time() < WORKDAY_END)
+
+
+@dataclass
+class _Actor:
+    role: str
+    institutions: set[str] = field(default_factory=set)
+    entries: int = 0
+    people: set[str] = field(default_factory=set)
+    late: list[tuple[int, datetime, str]] = field(default_factory=list)  # (entry id, at, subject)
+
+
+def monthly_report(
+    session: Session, month: str, factor: float = VOLUME_FACTOR, min_people: int = VOLUME_MIN_PEOPLE
+) -> dict[str, Any]:
+    """The month's personal-data access summarised by actor, institution and action, with the
+    unusual access flagged (volume against peers of the same role; out of hours in KST).
+
+    Reads the log only and stores nothing (the admin UI can render it; ``keep_report`` stores
+    it). "People" are distinct subjects (blind indexes) of entries that name a person.
+    """
+    start, end = month_bounds(month)
+    actors: dict[str, _Actor] = {}
+    institutions: dict[str, dict[str, Any]] = defaultdict(lambda: {"entries": 0, "people": set(), "actors": set()})
+    actions: dict[str, dict[str, Any]] = defaultdict(lambda: {"entries": 0, "people": set()})
+    everyone: set[str] = set()
+    entries = with_subject = 0
+    rows = session.execute(
+        select(AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.role, AuditEntry.institution_code,
+               AuditEntry.action, AuditEntry.subject_index)
+        .where(AuditEntry.at >= start, AuditEntry.at < end)
+        .order_by(AuditEntry.id)
+        .execution_options(yield_per=5000)
+    )  # fmt: skip
+    for entry_id, at, actor, role, institution, action, subject in rows:
+        entries += 1
+        who = actors.setdefault(actor, _Actor(role or ""))
+        who.entries += 1
+        inst = institution or "-"
+        who.institutions.add(inst)
+        institutions[inst]["entries"] += 1
+        institutions[inst]["actors"].add(actor)
+        actions[action]["entries"] += 1
+        if subject is None:
+            continue
+        with_subject += 1
+        everyone.add(subject)
+        who.people.add(subject)
+        institutions[inst]["people"].add(subject)
+        actions[action]["people"].add(subject)
+        if out_of_hours(at):
+            who.late.append((entry_id, at, subject))
+    by_role: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for name, who in actors.items():
+        by_role[who.role].append((name, len(who.people)))
+    by_actor: list[dict[str, Any]] = []
+    flags: list[dict[str, Any]] = []
+    for name, who in sorted(actors.items(), key=lambda item: (-len(item[1].people), item[0])):
+        peers = [n for other, n in by_role[who.role] if other != name]
+        peer_median = statistics.median(peers) if peers else None
+        people = len(who.people)
+        row_flags = []
+        if peer_median is not None and people >= min_people and people > factor * peer_median:
+            row_flags.append("volume")
+            flags.append({
+                "kind": "volume", "actor": name, "role": who.role, "institution": ", ".join(sorted(who.institutions)),
+                "people": people, "peer_median": peer_median, "peers": len(peers),
+                "reason_ko": f"같은 역할({who.role}) 다른 사용자 {len(peers)}명의 중앙값 {peer_median:g}명의 "
+                             f"{factor:g}배를 넘는 {people}명의 개인정보에 접근",
+                "reason_en": f"accessed {people} people, more than {factor:g}× the median ({peer_median:g}) of "
+                             f"the {len(peers)} other {who.role} actors",
+            })  # fmt: skip
+        if who.late:
+            row_flags.append("out_of_hours")
+            flags.append({
+                "kind": "out_of_hours", "actor": name, "role": who.role,
+                "institution": ", ".join(sorted(who.institutions)), "entries": len(who.late),
+                "people": len({subject for _i, _at, subject in who.late}),
+                "first_at": _kst(who.late[0][1]), "last_at": _kst(who.late[-1][1]),
+                "entry_ids": [i for i, _at, _a in who.late[:FLAGGED_IDS]],
+                "reason_ko": f"근무시간(평일 08:00–20:00) 외 개인정보 접근 {len(who.late)}건",
+                "reason_en": f"{len(who.late)} personal-data accesses outside working hours (weekdays 08:00–20:00 KST)",
+            })  # fmt: skip
+        by_actor.append({
+            "actor": name, "role": who.role, "institution": ", ".join(sorted(who.institutions)),
+            "entries": who.entries, "people": people, "out_of_hours": len(who.late),
+            "peer_median": peer_median, "flags": row_flags,
+        })  # fmt: skip
+    return {
+        "month": month,
+        "period": {"from": _kst(start), "to": _kst(end)},
+        "generated_at": _kst(clock.utcnow()),
+        "rules": {
+            "volume": {"factor": factor, "min_people": min_people, "peers": "other actors of the same role"},
+            "working_hours": {
+                "from": WORKDAY_START.isoformat("minutes"),
+                "to": WORKDAY_END.isoformat("minutes"),
+                "days": "Monday–Friday",
+                "timezone": "Asia/Seoul",
+            },
+        },
+        "totals": {
+            "entries": entries,
+            "with_subject": with_subject,
+            "people": len(everyone),
+            "actors": len(actors),
+            "flags": len(flags),
+            "out_of_hours": sum(len(a.late) for a in actors.values()),
+        },
+        "by_actor": by_actor,
+        "by_institution": [
+            {"institution": k, "entries": v["entries"], "people": len(v["people"]), "actors": len(v["actors"])}
+            for k, v in sorted(institutions.items(), key=lambda item: (-item[1]["entries"], item[0]))
+        ],
+        "by_action": [
+            {"action": k, "entries": v["entries"], "people": len(v["people"])}
+            for k, v in sorted(actions.items(), key=lambda item: (-item[1]["entries"], item[0]))
+        ],
+        "flags": flags,
+    }
+
+
+def report_digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def keep_report(session: Session, principal: Principal, month: str, **rules: Any) -> AuditReport:
+    """Produce the month's report, keep it (``audit_reports``, with its SHA-256) and record the
+    review in the log. Commits."""
+    access.require(principal, "audit.read")
+    body = monthly_report(session, month, **rules)
+    kept = AuditReport(month=month, created_by=principal.actor, body=body, sha256=report_digest(body))
+    session.add(kept)
+    session.flush()
+    record(
+        session, principal, "audit.report", target=f"audit_report:{kept.id}",
+        detail={"month": month, "flags": body["totals"]["flags"], "sha256": kept.sha256},
+    )  # fmt: skip
+    session.commit()
+    return kept

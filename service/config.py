@@ -32,7 +32,18 @@ DEFAULTS: dict[str, Any] = {
     # CSRF is checked by admin_ui on its own POSTs; the bearer-token API needs none.
     "WTF_CSRF_CHECK_DEFAULT": False,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,  # a form stays valid for a working day
+    # Security and operations (service/limits.py, headers.py, logging_setup.py, security.py).
+    "RATE_LIMIT": "600/minute",  # per token on evaluate, batch and nominate; "off" disables
+    "RATE_LIMIT_STORAGE": "memory://",  # per process; redis://host:6379/0 shares it between workers and hosts
+    "RATE_LIMIT_KEY_PREFIX": "seonbyeol",  # keys in a shared Redis
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front (X-Forwarded-For/-Proto/-Host trusted from that many hops)
+    "LOG_FORMAT": "json",  # json | text (application logs on standard error)
+    "LOG_LEVEL": "INFO",
+    # Access records (service/audit.py): kept at least two years (the safety-measures standard);
+    # below MIN_AUDIT_RETENTION_DAYS start-up refuses.
+    "AUDIT_RETENTION_DAYS": 1095,
 }
+MIN_AUDIT_RETENTION_DAYS = 730
 
 _ENV_KEYS = {
     "DATABASE_URL": "DATABASE_URL",
@@ -41,6 +52,14 @@ _ENV_KEYS = {
     "ENV": "SEONBYEOL_ENV",
     "POLICIES_DIR": "SEONBYEOL_POLICIES_DIR",
     "INSTANCE_PATH": "SEONBYEOL_INSTANCE_PATH",  # development secrets and the default SQLite file
+    "RATE_LIMIT": "SEONBYEOL_RATE_LIMIT",
+    "RATE_LIMIT_STORAGE": "SEONBYEOL_RATE_LIMIT_STORAGE",
+    "TRUSTED_PROXIES": "SEONBYEOL_TRUSTED_PROXIES",
+    "LOG_FORMAT": "SEONBYEOL_LOG_FORMAT",
+    "LOG_LEVEL": "SEONBYEOL_LOG_LEVEL",
+    # Key rotation (service/keys.py): previous data keys, comma-separated, newest first.
+    "OLD_DATA_KEYS": "SEONBYEOL_OLD_DATA_KEYS",
+    "AUDIT_RETENTION_DAYS": "SEONBYEOL_AUDIT_RETENTION_DAYS",
 }
 
 
@@ -65,7 +84,9 @@ def _read_or_create(path: Path, make: str) -> str:
 
 
 def resolve_secrets(config: dict[str, Any], instance_path: Path) -> None:
-    """Fill SECRET_KEY and DATA_KEY (decoded to bytes as DATA_KEY_BYTES)."""
+    """Fill SECRET_KEY and DATA_KEY (decoded to bytes as DATA_KEY_BYTES, the previous keys of a
+    rotation as OLD_DATA_KEYS_BYTES) and check the audit retention: settings whose mistake would
+    lose or expose personal data stop start-up here."""
     production = config.get("ENV") == "production"
     for key, filename in (("SECRET_KEY", "secret_key"), ("DATA_KEY", "data_key")):
         if config.get(key):
@@ -85,6 +106,44 @@ def resolve_secrets(config: dict[str, Any], instance_path: Path) -> None:
     if len(data_key) < 32:
         raise ConfigError(f"{_ENV_KEYS['DATA_KEY']} must decode to at least 32 bytes")
     config["DATA_KEY_BYTES"] = data_key
+    config["OLD_DATA_KEYS_BYTES"] = _old_data_keys(config.get("OLD_DATA_KEYS"), data_key)
+    config["AUDIT_RETENTION_DAYS"] = audit_retention_days(config.get("AUDIT_RETENTION_DAYS"))
+
+
+def _old_data_keys(value: Any, current: bytes) -> tuple[bytes, ...]:
+    """The previous data keys of a key rotation (SEONBYEOL_OLD_DATA_KEYS), newest first."""
+    if not value:
+        return ()
+    items = [v.strip() for v in value.split(",")] if isinstance(value, str) else [str(v) for v in value]
+    keys: list[bytes] = []
+    for position, item in enumerate(i for i in items if i):
+        try:
+            key = base64.urlsafe_b64decode(item)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{_ENV_KEYS['OLD_DATA_KEYS']}: key {position + 1} is not valid url-safe base64") from exc
+        if len(key) < 32:
+            raise ConfigError(f"{_ENV_KEYS['OLD_DATA_KEYS']}: key {position + 1} must decode to at least 32 bytes")
+        if key == current or key in keys:
+            raise ConfigError(f"{_ENV_KEYS['OLD_DATA_KEYS']}: key {position + 1} is repeated or is the current key")
+        keys.append(key)
+    return tuple(keys)
+
+
+def audit_retention_days(value: Any) -> int:
+    """SEONBYEOL_AUDIT_RETENTION_DAYS as a number of days; refuses fewer than two years."""
+    name = _ENV_KEYS["AUDIT_RETENTION_DAYS"]
+    if value is None or value == "":
+        return int(DEFAULTS["AUDIT_RETENTION_DAYS"])
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name}는 일수(정수)여야 합니다 ({name} must be a whole number of days)") from None
+    if days < MIN_AUDIT_RETENTION_DAYS:
+        raise ConfigError(
+            f"{name}={days}: 접속기록은 {MIN_AUDIT_RETENTION_DAYS}일(2년) 이상 보관해야 합니다 "
+            f"(access records are kept at least {MIN_AUDIT_RETENTION_DAYS} days)"
+        )
+    return days
 
 
 def database_url(config: dict[str, Any], instance_path: Path) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import access, audit
+from . import access, audit, keys
 from .crypto import RRNCipher
 from .errors import Invalid
 from .models import Nomination, Program, RegistryEvent, Resident, utcnow
@@ -57,10 +57,11 @@ def apply_event(
         )
     if on < number.birth_date:
         raise Invalid("출생일 이전의 사건입니다", "the event date is before the birth date", {"date": ["출생일 이전"]})
-    index = cipher.blind_index(number.digits)
+    index = keys.person_index(session, cipher, number.digits)
     event = RegistryEvent(
-        type=kind, rrn_index=index, rrn_masked=number.masked, event_date=on, received_by=principal.actor
-    )
+        type=kind, rrn_index=index, rrn_enc=cipher.encrypt(number.digits), rrn_masked=number.masked, event_date=on,
+        received_by=principal.actor,
+    )  # fmt: skip
     session.add(event)
     resident = session.scalar(select(Resident).where(Resident.rrn_index == index).with_for_update())
     applied = resident is not None and supersedes(resident, kind, on)

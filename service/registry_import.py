@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import clock
+from . import clock, keys
 from . import rrn as rrn_mod
 from .crypto import RRNCipher
 from .models import RESIDENT_STATUSES, Receipt, Resident, ResourceCategory, utcnow
@@ -283,6 +283,7 @@ def _write_resident_batch(
 ) -> None:
     now = utcnow()
     with sessions.begin() as session:
+        keys.person_indexes(session, cipher, [v["rrn"].digits for _line, v in clean.values()])  # key rotation
         existing = dict(
             session.execute(
                 select(Resident.rrn_index, Resident.row_digest).where(Resident.rrn_index.in_(list(clean)))
@@ -360,12 +361,14 @@ def import_receipts(
 
     def parse(row: dict[str, str]) -> tuple[Hashable, dict[str, Any]]:
         values = parse_receipt_row(row, categories, day)
-        values["rrn_index"] = cipher.blind_index(values.pop("rrn").digits)
+        number = values.pop("rrn")
+        values["rrn_index"] = cipher.blind_index(number.digits)
+        values["rrn_enc"] = cipher.encrypt(number.digits)  # lets a key rotation re-index the receipt
         return (values["rrn_index"], values["category_code"], values["received_on"], values["provider"]), values
 
     return _run_batches(
         rows, batch_size, parse, "{line}행과 같은 수혜 기록입니다 (duplicate of line {line})",
-        lambda clean, result: _write_receipt_batch(sessions, clean, result),
+        lambda clean, result: _write_receipt_batch(sessions, clean, result, cipher),
     )  # fmt: skip
 
 
@@ -373,9 +376,12 @@ def _write_receipt_batch(
     sessions: sessionmaker[Session],
     clean: dict[tuple[str, str, date, str], tuple[int, dict[str, Any]]],
     result: ImportResult,
+    cipher: RRNCipher,
 ) -> None:
     people = {k[0] for k in clean}
     with sessions.begin() as session:
+        if cipher.previous:  # a key rotation is under way: these people's stored rows move to the current key first
+            keys.person_indexes(session, cipher, [cipher.decrypt(v["rrn_enc"]) for _line, v in clean.values()])
         stored = {
             (r.rrn_index, r.category_code, r.received_on, r.provider): (r.id, r.quantity)
             for r in session.execute(

@@ -134,14 +134,21 @@ class Audit(MethodView):
     @requires("audit.read")
     @blp.arguments(schemas.AuditArgs, location="query")
     @blp.response(200, schemas.AuditList)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Who read or changed which personal data, when; filter by actor, subject (RRN), date."""
+    def get(self, args: dict[str, Any]) -> Any:
+        """Who read or changed which personal data, when; filter by actor, subject (RRN), date.
+        ``format=csv|xlsx`` downloads every matching entry and needs ``reason`` (recorded)."""
         subject = args.get("subject")
         filters = audit.AuditFilters(
             args.get("actor"), args.get("action"), args.get("institution"),
-            get_cipher().blind_index(subject.digits) if subject is not None else None,
+            # entries keep the index of the key they were written under: try every key of the ring
+            tuple(get_cipher().candidate_indexes(subject.digits)) if subject is not None else None,
             args.get("date_from"), args.get("date_to"), args["limit"], args["offset"],
         )  # fmt: skip
+        fmt = args["format"]
+        if fmt != "json":
+            reason = exports.require_reason(args.get("reason"))
+            rows = audit.export(get_session(), current_principal(), filters, reason, fmt)
+            return _download(exports.render(fmt, "접속기록", audit.EXPORT_HEADERS, rows), fmt, "audit")
         items, total = audit.search(get_session(), current_principal(), filters)
         return {
             "items": [

@@ -13,6 +13,10 @@ CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="소문자·숫자·�
 
 
 NUL_MESSAGE = "NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"
+DOWNLOAD_REASON = {
+    "description": "내려받기(csv, xlsx)와 세대 집중 목록에는 필수: 없으면 422 "
+    "(required for a csv or xlsx download, and for by=household: a 422 without it; recorded in the access log)"
+}
 MAX_ID = 2**31 - 1
 
 
@@ -80,7 +84,10 @@ class BatchEvaluateIn(StrictSchema):
 
 
 class NominateIn(StrictSchema):
-    program = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    program = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=64),
+        metadata={"description": "경로의 사업 코드와 같거나 생략 (the path's code, or left out: else a 422)"},
+    )  # fmt: skip
     nominee = fields.Nested(NomineeIn, required=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
     replaces = fields.Integer(
@@ -171,7 +178,7 @@ class NominationListArgs(ListArgs):
     outcome = fields.String(load_default=None, validate=validate.OneOf(["eligible", "review", "ineligible"]))
     institution = fields.String(load_default=None)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
-    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata=DOWNLOAD_REASON)
 
 
 class NotificationArgs(ListArgs):
@@ -186,7 +193,7 @@ class StatsArgs(BaseSchema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
     program = fields.String(load_default=None)
     days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=1825))
-    reason = fields.String(load_default=None, validate=validate.Length(max=500))
+    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata=DOWNLOAD_REASON)
 
 
 class AuditArgs(ListArgs):
@@ -196,6 +203,9 @@ class AuditArgs(ListArgs):
     institution = fields.String(load_default=None)
     date_from = fields.Date(load_default=None, data_key="from")
     date_to = fields.Date(load_default=None, data_key="to")
+    # A download of the log (csv, xlsx) lists people: it needs a reason, recorded in the log.
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
+    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata=DOWNLOAD_REASON)
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
@@ -432,3 +442,23 @@ class AuditList(Schema):
 
 class HealthOut(Schema):
     status = fields.String()
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class ProblemOut(Schema):
+    """RFC 9457 problem details (``application/problem+json``): the body of every error answer."""
+
+    type = fields.String(metadata={"example": "about:blank"})
+    title = fields.String(
+        required=True, metadata={"description": "Korean by default, English with Accept-Language: en"}
+    )
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status, repeated"})
+    detail = fields.String(required=True, metadata={"description": "what went wrong, Korean first"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "validation errors (400, 422): field name (dotted for nested fields) → messages"},
+    )
+    correlation_id = fields.String(metadata={"description": "500 only: quote it when reporting (also in the logs)"})

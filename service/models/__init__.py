@@ -14,7 +14,7 @@ from .nominations import (
 from .pools import Allocation, Pool
 from .programs import Program, RuleSetVersion
 from .residents import RESIDENT_STATUSES, Receipt, Resident
-from .security import ROLES, ApiToken, AuditEntry, User
+from .security import ROLES, ApiToken, AuditEntry, AuditReport, User
 
 __all__ = [
     "Allocation",
@@ -27,6 +27,7 @@ __all__ = [
     "ROLES",
     "ApiToken",
     "AuditEntry",
+    "AuditReport",
     "Base",
     "District",
     "Dong",

@@ -41,6 +41,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+def key_id_default(context: Any) -> str | None:
+    """A row's ``key_id``: the id of the data key its ciphertext was made under (service/crypto.py).
+
+    Read from the ``rrn_enc`` being written, so that every writer records it without naming it,
+    and a row written with an older key's ciphertext (copied from another row) says so.
+    """
+    from ..crypto import key_id_of
+
+    return key_id_of(context.get_current_parameters().get("rrn_enc"))
+
+
 def utcnow() -> datetime:
     """Now in UTC from the service's clock (frozen in tests), for created_at and audit timestamps."""
     from .. import clock

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from .base import Base, key_id_default, utcnow
 from .district import Institution
 from .programs import Program, RuleSetVersion
 
@@ -32,6 +32,7 @@ class Nomination(Base):
     __table_args__ = (
         Index("ix_nominations_program_person", "program_id", "rrn_index", "status"),
         Index("ix_nominations_program_household", "program_id", "household_key", "status"),
+        Index("ix_nominations_rrn_index", "rrn_index"),  # a person across programs; key rotation
         Index(
             "uq_nominations_one_accepted",
             "program_id",
@@ -48,6 +49,7 @@ class Nomination(Base):
     rrn_index: Mapped[str] = mapped_column(String(64))
     rrn_enc: Mapped[bytes] = mapped_column(LargeBinary)
     rrn_masked: Mapped[str] = mapped_column(String(14))
+    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
     nominee_name: Mapped[str] = mapped_column(String(100))
     household_key: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
@@ -101,6 +103,9 @@ class RegistryEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String(20))
     rrn_index: Mapped[str] = mapped_column(String(64), index=True)
+    # The ciphertext lets a key rotation re-index the event (NULL for events stored before 0005).
+    rrn_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
     rrn_masked: Mapped[str] = mapped_column(String(14))
     event_date: Mapped[date] = mapped_column(Date)
     received_by: Mapped[str] = mapped_column(String(200))

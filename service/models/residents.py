@@ -1,7 +1,9 @@
 """The resident-registry snapshot and receipts of resources.
 
 RRNs are stored only as ``rrn_enc`` (AES-GCM) and ``rrn_index`` (HMAC blind index); the
-birth date and sex are kept as their own columns because screening needs the age.
+birth date and sex are kept as their own columns because screening needs the age. ``key_id``
+names the data key both were made under (key rotation, service/keys.py); NULL for rows written
+before migration 0005.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from .base import Base, key_id_default, utcnow
 
 RESIDENT_STATUSES = ("active", "deceased", "moved_out")
 
@@ -23,6 +25,7 @@ class Resident(Base):
     rrn_index: Mapped[str] = mapped_column(String(64), unique=True)
     rrn_enc: Mapped[bytes] = mapped_column(LargeBinary)
     rrn_masked: Mapped[str] = mapped_column(String(14))
+    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
     name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(1))
@@ -48,6 +51,9 @@ class Receipt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rrn_index: Mapped[str] = mapped_column(String(64))
+    # The ciphertext lets a key rotation re-index the receipt (NULL for receipts stored before 0005).
+    rrn_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
     category_code: Mapped[str] = mapped_column(String(64))
     received_on: Mapped[date] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(String(200))

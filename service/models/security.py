@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -55,7 +55,13 @@ class User(Base):
 
 
 class AuditEntry(Base):
-    """Who read or changed which personal data, when (kept at least two years)."""
+    """Who read or changed which personal data, when (kept at least two years).
+
+    Append-only: the ORM refuses to update or delete an entry (below), PostgreSQL refuses it with
+    a trigger (migration 0005), and the only deletion is ``service.audit.purge`` of entries older
+    than the retention. ``subject_index`` is the blind index under the data key in use when the
+    entry was written; a search by RRN tries every key of the ring (service/audit.py).
+    """
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_subject", "subject_index", "at"),)
@@ -71,3 +77,23 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _append_only(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
+    raise PermissionError(f"접속기록은 수정하거나 지울 수 없습니다 (audit entry {target.id} is append-only)")
+
+
+class AuditReport(Base):
+    """A kept monthly review of the access records (``seonbyeol audit-report``): the summary as
+    it was produced, with its SHA-256, so that a later reader sees what the reviewer saw."""
+
+    __tablename__ = "audit_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM, in KST
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]]
+    sha256: Mapped[str] = mapped_column(String(64))
