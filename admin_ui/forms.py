@@ -7,12 +7,31 @@ next to the field it names.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    Field,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, StopValidation
+from wtforms.widgets import TextInput
+
+from service import rrn
+from service.rrn import RRN
+
+from . import i18n
 
 MAX_REASON = 1000
 RESERVED = frozenset({"csrf_token", "reason", "expected_version", "action", "meta"})
@@ -93,3 +112,132 @@ class VersionDiffForm(FlaskForm):
 
     a = SelectField(_l("기준 버전"), coerce=int, validate_choice=True)
     b = SelectField(_l("비교 버전"), coerce=int, validate_choice=True)
+
+
+# --------------------------------------------------------------------------- the nomination desk
+
+MAX_NAME = 100
+MAX_NOTE = 1000
+_PAIR = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
+
+
+def pair_text(message: str) -> str:
+    """A service message written "한국어 (English)" in the page's language."""
+    match = _PAIR.match(message)
+    if not match:
+        return message
+    return match.group(2) if i18n.current() == "en" else match.group(1)
+
+
+class ChoiceField(SelectField):
+    """A select whose "not one of the choices" error is in the page's language."""
+
+    def __init__(self, *args: Any, invalid: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.invalid = invalid or _l("목록에서 고르세요.")
+
+    def pre_validate(self, form: Any) -> None:
+        if self.validate_choice and self.data not in {value for value, *_rest in self.iter_choices()}:
+            raise StopValidation(str(self.invalid))
+
+
+class RRNField(StringField):
+    """The resident registration number: parsed on submission and **never rendered back**.
+
+    A page after submission carries at most the masked number (``900101-1******``); a form
+    that must be corrected asks for the number again, so no whole number is ever in a page.
+    """
+
+    widget = TextInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.number: RRN | None = None
+
+    def _value(self) -> str:
+        return ""
+
+    def pre_validate(self, form: Any) -> None:
+        self.number = None
+        raw = (self.data or "").strip()
+        if not raw:
+            raise StopValidation(str(_l("주민등록번호를 입력하세요.")))
+        try:
+            self.number = rrn.parse(raw)
+        except rrn.InvalidRRN as exc:
+            raise StopValidation(pair_text(str(exc))) from None
+
+
+class NominateForm(FlaskForm):
+    """One nominee (contract: ``program``, ``rrn``, ``name``, ``note``; ``replaces`` for a
+    replacement; ``form_id`` so that sending the same form twice registers once)."""
+
+    program = ChoiceField(_l("사업"), invalid=_l("접수 중인 사업을 고르세요."))
+    rrn = RRNField(_l("주민등록번호"))
+    name = StringField(
+        _l("성명"),
+        validators=[
+            InputRequired(message=_l("성명을 입력하세요.")),
+            Length(max=MAX_NAME, message=_l("%(max)d자 이내로 적어 주세요.")),
+        ],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+    )
+    note = TextAreaField(
+        _l("비고"), validators=[Optional(), Length(max=MAX_NOTE, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    replaces = HiddenField()
+    form_id = HiddenField()
+
+    def replaces_id(self) -> int | None:
+        raw = (self.replaces.data or "").strip()
+        return int(raw) if raw.isdigit() else None
+
+
+class TicketForm(FlaskForm):
+    """Confirm or cancel what was checked: only the token of the kept rows (and the CSRF token)."""
+
+    token = HiddenField()
+
+
+class UploadForm(FlaskForm):
+    program = ChoiceField(_l("사업"), invalid=_l("접수 중인 사업을 고르세요."))
+    file = FileField(_l("대상자 파일 (CSV 또는 XLSX)"), validators=[FileRequired(message=_l("파일을 선택하세요."))])
+
+
+class KoreanDateField(DateField):
+    """A date input whose parse error is in the page's language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = date.fromisoformat(str(valuelist[0]).strip())
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("날짜를 YYYY-MM-DD 형식으로 입력하세요.")) from None
+
+
+class NominationFilterForm(FlaskForm):
+    """The list's filters (a GET form: it changes nothing, so it needs no token)."""
+
+    class Meta:
+        csrf = False
+
+    program = ChoiceField(_l("사업"), default="")
+    outcome = ChoiceField(_l("판정"), default="")
+    status = ChoiceField(_l("상태"), default="")
+    date_from = KoreanDateField(_l("추천일 (부터)"), validators=[Optional()])
+    date_to = KoreanDateField(_l("추천일 (까지)"), validators=[Optional()])
+
+
+class ExportForm(FlaskForm):
+    reason = StringField(
+        _l("내려받는 사유"),
+        validators=[Optional(), Length(max=MAX_REASON, message=_l("%(max)d자 이내로 적어 주세요."))],
+    )
+    format = ChoiceField(_l("형식"), choices=[SelectChoice("csv", "CSV"), SelectChoice("xlsx", "XLSX (Excel)")])
+
+
+class InboxOpenForm(FlaskForm):
+    """Open a notification (marks it read): only the CSRF token; the button says where to go."""

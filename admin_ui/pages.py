@@ -73,7 +73,7 @@ def _headers(response: Response) -> Response:
 @bp.context_processor
 def _page_context() -> dict[str, Any]:
     principal = getattr(current_user, "principal", None) if current_user.is_authenticated else None
-    return {"principal": principal, "logout_form": LogoutForm() if principal else None, "htmx": _is_htmx()}
+    return {"principal": principal, "logout_form": LogoutForm(formdata=None) if principal else None, "htmx": _is_htmx()}
 
 
 def _is_htmx() -> bool:

@@ -39,6 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import init_app as init_api
 
     init_api(app)
+    from . import headers, limits, logging_setup  # security and operations: SECURITY.md
+
+    headers.init_app(app)
+    limits.init_app(app)
+    logging_setup.init_app(app)
     __import__("admin_ui").init_app(app)  # the admin UI blueprint at /admin/ (admin_ui/__init__.py)
 
     from .cli import register_commands

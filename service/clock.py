@@ -129,6 +129,7 @@ def install_from_environment(environ: Mapping[str, str] | None = None) -> None:
     instant = from_environment(environ)
     if instant is not None:
         set_now(instant)
+        log.warning("the clock is frozen at %s by %s (never in production)", instant.isoformat(), FROZEN_NOW_VAR)
 
 
 install_from_environment()

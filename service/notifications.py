@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from . import access, audit, clock
 from .errors import NotFound
 from .models import Nomination, Notification, Program
+from .nominations import replaceable_now
 from .security import Principal
 
 IneligibleItem = tuple[int, int, str, str, dict[str, Any]]
@@ -118,3 +119,69 @@ def remind_owed(
             session, principal, "program.remind", target=f"program:{program.code}", detail={"sent": len(rows)},
         )  # fmt: skip
     return len(rows)
+
+
+# --------------------------------------------------------------------------- the nomination desk's inbox
+
+ASKS_REPLACEMENT = frozenset({"nomination_ineligible", "replacement_requested"})
+"""Kinds of notification that ask the institution to nominate someone else."""
+
+
+def unread_count(session: Session, principal: Principal) -> int:
+    """How many of the institution's notifications are unread (the header's badge; names no one)."""
+    if not access.allowed(principal, "notifications.read"):
+        return 0
+    query = select(func.count(Notification.id)).where(
+        access.notification_filter(principal), Notification.read_at.is_(None)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def inbox_for_desk(
+    session: Session, principal: Principal, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The institution's notifications, unread first and newest first within each, with what
+    each links to: the nomination, its program and whether a replacement may be nominated now.
+    Answers (items, total, unread); the read is recorded with the people the list names."""
+    access.require(principal, "notifications.read")
+    mine = select(Notification).where(access.notification_filter(principal))
+    total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
+    unread = unread_count(session, principal)
+    order = (Notification.read_at.is_(None).desc(), Notification.id.desc())
+    items = list(session.scalars(mine.order_by(*order).limit(limit).offset(offset)))
+    ids = sorted({n.nomination_id for n in items if n.nomination_id is not None})
+    nominations: dict[int, Nomination] = {}
+    replaced: set[int | None] = set()
+    if ids:
+        nominations = {n.id: n for n in session.scalars(select(Nomination).where(Nomination.id.in_(ids)))}
+        replaced = set(session.scalars(select(Nomination.replaces_id).where(Nomination.replaces_id.in_(ids))))
+    if items:
+        audit.record(
+            session, principal, "notification.list",
+            [(n.rrn_index, n.rrn_masked) for n in nominations.values()] or [(None, None)],
+            target=f"institution:{principal.institution_code}", detail={"ids": [n.id for n in items]},
+        )  # fmt: skip
+        session.commit()
+    out = []
+    for item in items:
+        nomination = nominations.get(item.nomination_id) if item.nomination_id is not None else None
+        if nomination is not None and not access.can_see_nomination(principal, nomination):
+            nomination = None
+        replaceable = (
+            nomination is not None
+            and item.kind in ASKS_REPLACEMENT
+            and replaceable_now(principal, nomination, nomination.id in replaced)
+        )
+        out.append(
+            {
+                "id": item.id,
+                "kind": item.kind,
+                "messages": {"ko": item.message_ko, "en": item.message_en},
+                "created_at": item.created_at,
+                "read_at": item.read_at,
+                "nomination": nomination.id if nomination is not None else None,
+                "program": nomination.program.code if nomination is not None else None,
+                "replaceable": replaceable,
+            }
+        )
+    return out, int(total), unread

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from . import clock
 from .crypto import RRNCipher, token_hash
 from .models import ROLES, ApiToken, Institution, User
 
@@ -18,7 +20,9 @@ _hasher = PasswordHasher()
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["seonbyeol.cipher"] = RRNCipher.from_data_key(app.config["DATA_KEY_BYTES"])
+    app.extensions["seonbyeol.cipher"] = RRNCipher.from_data_key(
+        app.config["DATA_KEY_BYTES"], app.config.get("OLD_DATA_KEYS_BYTES", ())
+    )  # the key ring: previous keys still decrypt and are looked up during a rotation (service/keys.py)
 
 
 def get_cipher(app: Flask | None = None) -> RRNCipher:
@@ -41,20 +45,64 @@ def _check_role(role: str) -> None:
         raise SecurityError(f"역할 '{role}'은 없습니다 (unknown role); one of {', '.join(ROLES)}")
 
 
-def create_token(session: Session, institution: str, role: str, name: str | None) -> str:
-    """Create a bearer token and return it; only its hash is stored."""
+TOKEN_START = "sb_"
+PREFIX_LENGTH = 10
+"""Stored and shown prefix: ``sb_`` and 7 random characters (42 bits: unique in practice,
+useless to an attacker, who still needs the other 214 bits)."""
+DEFAULT_EXPIRY_DAYS = 365
+MAX_EXPIRY_DAYS = 3650
+TOUCH_INTERVAL = timedelta(minutes=1)
+"""``last_used_at`` is written at most this often per token, so that a read stays a read."""
+_MAX_TOKEN_LENGTH = 200  # anything longer is not one of ours: refused before hashing
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just made: the secret (shown once) and what is stored about it."""
+
+    token: str
+    prefix: str
+    expires_at: datetime | None
+
+
+def issue_token(
+    session: Session, institution: str, role: str, name: str | None, expires_days: int = DEFAULT_EXPIRY_DAYS
+) -> IssuedToken:
+    """Create a bearer token (``expires_days`` 0: never expires); only its hash and prefix are stored."""
     _check_role(role)
+    if not 0 <= expires_days <= MAX_EXPIRY_DAYS:
+        raise SecurityError(
+            f"유효 기간은 0–{MAX_EXPIRY_DAYS}일이어야 합니다 "
+            f"(--expires-days must be 0 to {MAX_EXPIRY_DAYS}; 0 never expires)"
+        )
+    if name is not None and not 1 <= len(name) <= 200:
+        raise SecurityError("토큰 이름은 1–200자여야 합니다 (--name must be 1–200 characters)")
     inst = _institution(session, institution)
-    token = "sb_" + secrets.token_urlsafe(32)
+    while True:  # a prefix shared with another token would make revoke-token ambiguous
+        token = TOKEN_START + secrets.token_urlsafe(32)
+        prefix = token[:PREFIX_LENGTH]
+        if session.scalar(select(ApiToken.id).where(ApiToken.prefix == prefix)) is None:
+            break
+    expires_at = clock.utcnow() + timedelta(days=expires_days) if expires_days else None
     session.add(
         ApiToken(
             token_hash=token_hash(token),
+            prefix=prefix,
             name=name or f"{inst.code}:{role}",
             institution_id=inst.id,
             role=role,
+            created_at=clock.utcnow(),
+            expires_at=expires_at,
         )
     )
-    return token
+    return IssuedToken(token, prefix, expires_at)
+
+
+def create_token(
+    session: Session, institution: str, role: str, name: str | None, expires_days: int = DEFAULT_EXPIRY_DAYS
+) -> str:
+    """Create a bearer token and return it; only its hash is stored."""
+    return issue_token(session, institution, role, name, expires_days).token
 
 
 @dataclass(frozen=True)
@@ -68,14 +116,150 @@ class Principal:
     role: str
 
 
-def principal_for_token(session: Session, token: str) -> Principal | None:
-    row = session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
-    )
+class TokenRejected(Exception):
+    """A presented token that is not (or no longer) valid; ``reason`` is unknown, revoked or expired."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    principal: Principal
+    token_prefix: str | None
+
+
+def authenticate(session: Session, token: str, touch: bool = True) -> Authenticated:
+    """The principal of a bearer token, checked against the database on every call.
+
+    Nothing is cached: one indexed lookup (by the token's hash) reads ``revoked_at`` and
+    ``expires_at`` each time, so a revocation or an expiry holds at once in every worker and
+    on every host. With ``touch``, ``last_used_at`` is written when it is more than a minute
+    old (a conditional UPDATE: concurrent requests write it once), not on every request.
+    """
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        raise TokenRejected("unknown")
+    row = session.execute(
+        select(
+            ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.prefix, ApiToken.revoked_at, ApiToken.expires_at,
+            ApiToken.last_used_at, Institution.id.label("institution_id"), Institution.code,
+            Institution.name.label("iname"),
+        )
+        .join(Institution, Institution.id == ApiToken.institution_id)
+        .where(ApiToken.token_hash == token_hash(token))
+    ).one_or_none()  # fmt: skip
     if row is None:
+        raise TokenRejected("unknown")
+    now = clock.utcnow()
+    if row.revoked_at is not None:
+        raise TokenRejected("revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise TokenRejected("expired")
+    if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL):
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id == row.id)
+            .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOUCH_INTERVAL))
+            .values(last_used_at=now)
+        )
+    principal = Principal(f"token:{row.name}", row.institution_id, row.code, row.iname, row.role)
+    return Authenticated(principal, row.prefix)
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """The principal of a valid token, or None (unknown, revoked or expired); writes nothing."""
+    try:
+        return authenticate(session, token, touch=False).principal
+    except TokenRejected:
         return None
-    inst = row.institution
-    return Principal(f"token:{row.name}", inst.id, inst.code, inst.name, row.role)
+
+
+# ----------------------------------------------------------------------------- operators' commands
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``list-tokens`` shows: never the token nor its hash."""
+
+    id: int
+    prefix: str | None
+    institution: str
+    role: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= clock.utcnow():
+            return "expired"
+        return "active"
+
+
+def list_tokens(session: Session, include_inactive: bool = True) -> list[TokenInfo]:
+    rows = session.execute(
+        select(ApiToken, Institution.code)
+        .join(Institution, Institution.id == ApiToken.institution_id)
+        .order_by(ApiToken.id)
+    ).all()
+    infos = [
+        TokenInfo(t.id, t.prefix, code, t.role, t.name, t.created_at, t.last_used_at, t.expires_at, t.revoked_at)
+        for t, code in rows
+    ]
+    return infos if include_inactive else [i for i in infos if i.status == "active"]
+
+
+_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def find_token(session: Session, given: str) -> ApiToken:
+    """The one token named by a prefix (as ``list-tokens`` shows it, or any longer part of the
+    token, or the whole token); an unknown or ambiguous prefix is an error that says which."""
+    given = given.strip()
+    if not given or not set(given) <= _PREFIX_CHARS:
+        raise SecurityError(
+            "토큰 접두어는 영문·숫자·'_'·'-'로만 됩니다 (a prefix has only letters, digits, '_' and '-')"
+        )
+    if len(given) > PREFIX_LENGTH:  # a longer part of the token, or the whole token
+        whole = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(given)))
+        if whole is not None:
+            return whole
+        if len(given) > 16:
+            raise SecurityError(
+                f"'{given[:PREFIX_LENGTH]}…'로 시작하는 토큰이 없습니다 (no such token; see list-tokens)"
+            )
+        given = given[:PREFIX_LENGTH]
+    if len(given) < 4:
+        raise SecurityError(
+            "접두어가 너무 짧습니다: list-tokens에 보이는 10자를 주세요 "
+            "(prefix too short; give the 10 characters list-tokens shows)"
+        )
+    query = select(ApiToken).where(ApiToken.prefix.startswith(given, autoescape=True)).order_by(ApiToken.id)
+    matches = list(session.scalars(query))
+    if not matches:
+        raise SecurityError(f"접두어 '{given}'인 토큰이 없습니다 (unknown prefix '{given}'; see list-tokens)")
+    if len(matches) > 1:
+        names = ", ".join(f"{t.prefix} ({t.institution.code}/{t.role})" for t in matches[:10])
+        raise SecurityError(
+            f"접두어 '{given}'가 토큰 {len(matches)}개에 해당합니다: {names} "
+            f"(ambiguous prefix '{given}' matches {len(matches)} tokens; give more characters)"
+        )
+    return matches[0]
+
+
+def revoke_token(session: Session, given: str) -> tuple[ApiToken, bool]:
+    """Revoke the token named by ``given``; returns it and whether it was active until now
+    (revoking twice is harmless). The row stays, for the audit trail."""
+    row = find_token(session, given)
+    if row.revoked_at is not None:
+        return row, False
+    row.revoked_at = clock.utcnow()
+    return row, True
 
 
 def create_user(session: Session, username: str, password: str, institution: str, role: str) -> User:

@@ -55,6 +55,22 @@ def pytest_configure(config: pytest.Config) -> None:
     # Inherited by every subprocess a test starts (gunicorn in test_concurrency passes it on explicitly too).
     os.environ[clock.FROZEN_NOW_VAR] = FROZEN_NOW
     clock.set_now(FROZEN_NOW)
+    if "faketime" in os.environ.get("LD_PRELOAD", ""):
+        _real_monotonic_clock_for_subprocesses()
+
+
+def _real_monotonic_clock_for_subprocesses() -> None:
+    """Under libfaketime (``faketime -f +730d pytest``, the check that no test depends on the date),
+    let the servers that tests start keep the real monotonic clock.
+
+    libfaketime shifts CLOCK_MONOTONIC too, and a timed lock wait (``Lock.acquire(timeout=1)``, as in
+    gunicorn's arbiter) then sleeps for the whole shift: a server would never stop. The monotonic
+    clock carries no date. The variable goes into ``os.environ`` (copied into every subprocess's
+    ``env``) but not into this process's C environment: libfaketime reads it at every call, and this
+    process must not see its monotonic clock jump back in the middle of the run.
+    """
+    os.environ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+    os.unsetenv("FAKETIME_DONT_FAKE_MONOTONIC")  # os.environ keeps it (documented: unsetenv does not update it)
 
 
 @pytest.fixture(autouse=True)

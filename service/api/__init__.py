@@ -7,12 +7,13 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
-from flask_smorest import Api
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
 from ..db import get_session, ping
 from ..errors import ServiceError
+from ..readiness import head_revision, schema_revision
+from ..version import __version__
 from . import problems
 from .schemas import MAX_ID
 
@@ -26,14 +27,47 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
+_DB_DOWN = ("데이터베이스가 응답하지 않습니다", "database unavailable")
+
+
 @health.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """``{"status": "ok"}`` once the database answers a query."""
+    """``{"status": "ok", "version": ...}`` once the database answers a query, 503 while it does not.
+
+    Nothing is cached: each probe opens (or pre-pings) a pooled connection, so the answer turns
+    back to 200 by itself when the database returns, without restarting the server.
+    """
     try:
         ping(get_session())
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
-        return problems.problem_response(503, ("데이터베이스가 응답하지 않습니다", "database unavailable"))
-    return jsonify(status="ok")
+        return problems.problem_response(503, _DB_DOWN)
+    return jsonify(status="ok", version=__version__)
+
+
+@health.get("/readyz")
+def readyz() -> ResponseReturnValue:
+    """``{"status": "ready"}`` when the database answers and its schema is at the newest migration.
+
+    A load balancer (or compose's healthcheck) sends traffic only then: a server started before
+    ``seonbyeol init-db`` finished, or one of an older release on a newer schema, answers 503.
+    """
+    try:
+        current = schema_revision(get_session())
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        return problems.problem_response(503, _DB_DOWN)
+    head = head_revision()
+    if current != head:
+        return problems.problem_response(
+            503,
+            (
+                f"데이터베이스 스키마가 최신이 아닙니다 (현재 {current or '없음'}, 필요 {head}): "
+                "seonbyeol init-db를 실행하세요",
+                f"database schema is not current (at {current or 'none'}, needs {head}): run seonbyeol init-db",
+            ),
+            revision=current,
+            head=head,
+        )
+    return jsonify(status="ready")
 
 
 def _docs_page(spec: dict[str, Any]) -> str:
@@ -61,7 +95,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.url_map.converters["id"] = IdConverter
-    api = Api(app, spec_kwargs={"servers": [{"url": "/"}]})
+    api = problems.ProblemApi(app, spec_kwargs={"servers": [{"url": "/"}]})
     api.register_converter(IdConverter, lambda _c: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearerAuth": []}]

@@ -11,26 +11,57 @@ from flask import g, request
 from .. import access
 from ..db import get_session
 from ..programs import get_program
-from ..security import Principal, principal_for_token
+from ..security import Principal, TokenRejected, authenticate
 from .problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_REJECTED = {
+    "unknown": ("토큰이 올바르지 않습니다", "the token is not valid"),
+    "revoked": ("폐기된 토큰입니다; 새 토큰을 발급받으세요", "the token has been revoked; ask for a new one"),
+    "expired": ("만료된 토큰입니다; 새 토큰을 발급받으세요", "the token has expired; ask for a new one"),
+}
+
+
+def bearer_token() -> str | None:
+    """The request's bearer token, or None when it carries none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def current_principal() -> Principal:
-    """The caller of this request; 401 without a valid token."""
+    """The caller of this request; 401 without a valid (known, unrevoked, unexpired) token.
+
+    The token is checked in a short transaction of its own, committed at once (it may record
+    ``last_used_at``), when the request's session has not started one yet; otherwise inside the
+    running one, without recording the use.
+    """
     principal = g.get("principal")
     if principal is not None:
         return cast(Principal, principal)
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token()
+    if token is None:
         raise Problem(401, ("Authorization: Bearer 토큰이 필요합니다", "an Authorization: Bearer token is required"))
-    principal = principal_for_token(get_session(), token.strip())
-    if principal is None:
-        raise Problem(401, ("토큰이 올바르지 않거나 폐기되었습니다", "the token is invalid or revoked"))
-    g.principal = principal
-    return principal
+    session = get_session()
+    own_transaction = not session.in_transaction()
+    try:
+        checked = authenticate(session, token, touch=own_transaction)
+    except TokenRejected as exc:
+        if own_transaction:
+            session.rollback()
+        raise Problem(401, _REJECTED[exc.reason]) from None
+    if own_transaction:
+        session.commit()
+    g.principal = checked.principal
+    # for the access log (service/logging_setup.py): who, never the token itself
+    request.environ["seonbyeol.actor"] = {
+        "institution": checked.principal.institution_code,
+        "role": checked.principal.role,
+        "token_prefix": checked.token_prefix,
+    }
+    return checked.principal
 
 
 def requires(action: str, manages_program: bool = False) -> Callable[[F], F]:

@@ -11,6 +11,7 @@ from .. import access, simulation
 from .. import programs as service
 from .. import progress as progress_service
 from ..db import begin_write, get_session
+from ..locks import lock_program_for_rescreen
 from ..rescreening import rescreen
 from . import schemas
 from .auth import current_principal, requires
@@ -96,6 +97,7 @@ class ProgramRescreen(MethodView):
         begin_write(session)
         program = service.get_program(session, code)
         access.require_manager(principal, program)
+        lock_program_for_rescreen(session, program.id)  # a second one at once is a 409
         summary = rescreen(session, program, principal)
         session.commit()
         return summary.as_dict()

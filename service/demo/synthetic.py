@@ -1,4 +1,9 @@
-"""Synthetic demo data for Seongdong-gu: residents, past receipts, programs and nominations.
+"""Synthetic demo data for a district (Seongdong-gu by default): residents, receipts, programs, nominations.
+
+Every generator takes an optional :class:`DemoDistrict` (its dongs, street names, neighbouring
+dongs, receipt providers and programs); without one it is :data:`SEONGDONG`, whose output is
+fixed (tests and the README's tour depend on it). :func:`demo_district` builds one for any
+district file, so another district gets a demo of its own without code.
 
 Everything here is fictitious and deterministic: every function takes a ``seed`` and draws
 from its own :class:`random.Random`, so the same arguments always give the same rows (the
@@ -19,7 +24,7 @@ Shares in a generated snapshot (approximately)
     about ``count / 2.2`` households of 1–6 people (many single elderly people); one ``head``
     per household, the others ``member``; members share the dong and address. About 1 %
     ``deceased``, 2 % ``moved_out`` (whole households, ``status_date`` within the last two
-    years) and 3 % living in another Seoul district (a ``dong_code`` outside 11200).
+    years) and 3 % living in another Seoul district (a ``dong_code`` outside the district).
 
 Receipt quantities
     kimchi: 10 kg boxes; rice: 10 kg bags; heating-coal: briquettes; side-dishes: packs;
@@ -29,7 +34,8 @@ Receipt quantities
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
 from typing import Any, Final, NamedTuple
@@ -53,11 +59,16 @@ _MAX_BIRTH: Final = date(2025, 12, 31)
 # --------------------------------------------------------------------------- places
 
 
-class _Dong(NamedTuple):
+class DemoDong(NamedTuple):
+    """An administrative dong of the demo district: its rough relative population and street names."""
+
     code: str
     name: str
     weight: int  # rough relative population
     streets: tuple[str, ...]
+
+
+_Dong = DemoDong
 
 
 # The 17 administrative dongs of Seongdong-gu (must match seongdong.yaml; a test checks it).
@@ -85,10 +96,15 @@ SEONGDONG_DONGS: Final[dict[str, str]] = {d.code: d.name for d in _DONGS}
 """Administrative dong code → name, the 17 dongs of the demo district."""
 
 
-class _Outside(NamedTuple):
+class DemoOutside(NamedTuple):
+    """A dong of another district, where the ~3 % of residents living outside the district are."""
+
     code: str
     gu: str
     streets: tuple[str, ...]
+
+
+_Outside = DemoOutside
 
 
 # Dongs of neighbouring Seoul districts (광진구 11215, 동대문구 11230, 중구 11140). The codes are
@@ -254,16 +270,20 @@ def _death_chance(age: int) -> float:
     return 0.003
 
 
-def generate_residents(count: int = 20000, seed: int = 2016, as_of: date = DEMO_AS_OF) -> Iterator[dict[str, str]]:
-    """Yield ``count`` synthetic resident-snapshot rows (the contract's CSV columns).
+def generate_residents(
+    count: int = 20000, seed: int = 2016, as_of: date = DEMO_AS_OF, district: DemoDistrict | None = None
+) -> Iterator[dict[str, str]]:
+    """Yield ``count`` synthetic resident-snapshot rows (the contract's CSV columns) of ``district``.
 
     Rows come household by household, the head first; values are strings ready for
     :class:`csv.DictWriter` with :data:`RESIDENT_COLUMNS`.
     """
     if not 0 <= count <= _MAX_RESIDENTS:
         raise ValueError(f"count must be between 0 and {_MAX_RESIDENTS}")
+    place = district or SEONGDONG
+    inside = {d.code for d in place.dongs}
     rng = random.Random(seed)
-    dong_weights = [d.weight for d in _DONGS]
+    dong_weights = [d.weight for d in place.dongs]
     serial = 0
     household_no = 0
     while serial < count:
@@ -273,11 +293,11 @@ def generate_residents(count: int = 20000, seed: int = 2016, as_of: date = DEMO_
         roll = rng.random()
         moved_on: date | None = None
         if roll < 0.03:  # lives in another Seoul district
-            outside = rng.choice(_OUTSIDE)
+            outside = rng.choice(place.outside)
             dong_code, address = outside.code, _address(rng, outside.gu, outside.streets)
         else:
-            dong = rng.choices(_DONGS, dong_weights)[0]
-            dong_code, address = dong.code, _address(rng, "성동구", dong.streets)
+            dong = rng.choices(place.dongs, dong_weights)[0]
+            dong_code, address = dong.code, _address(rng, place.gu, dong.streets)
             if roll < 0.05:  # the whole household moved out within the last two years
                 youngest = max(p.birth for p in people)
                 window = max(1, min(730, (as_of - youngest).days))
@@ -287,7 +307,7 @@ def generate_residents(count: int = 20000, seed: int = 2016, as_of: date = DEMO_
             status, status_date = "active", ""
             if moved_on is not None:
                 status, status_date = "moved_out", moved_on.isoformat()
-            elif dong_code in SEONGDONG_DONGS and rng.random() < _death_chance(_age(person.birth, as_of)):
+            elif dong_code in inside and rng.random() < _death_chance(_age(person.birth, as_of)):
                 window = max(1, min(1095, (as_of - person.birth).days))
                 died = as_of - timedelta(days=rng.randint(1, window))
                 status, status_date = "deceased", max(died, person.birth).isoformat()
@@ -332,11 +352,15 @@ def _quantity(rng: random.Random, category: str) -> int:
 
 
 def generate_receipts(
-    residents: Iterable[dict[str, str]], seed: int = 2016, as_of: date = DEMO_AS_OF
+    residents: Iterable[dict[str, str]],
+    seed: int = 2016,
+    as_of: date = DEMO_AS_OF,
+    district: DemoDistrict | None = None,
 ) -> Iterator[dict[str, str]]:
     """Yield past receipts (the contract's receipt CSV columns) for about 10 % of households.
 
-    About 2 % of all households are over-served: they received kimchi two to four times from
+    About 2 % of all households are over-served: they received kimchi (the district's
+    ``overserved`` category) two to four times from
     different providers within the last 12 months (more precisely the last 330 days, so that
     they still count a few weeks after ``as_of``). The others received one or two resources
     within the last two years. Receipts go to an active member (the head when active).
@@ -344,9 +368,11 @@ def generate_receipts(
     ``residents`` is read once, as a stream; a household's rows must be consecutive (as
     :func:`generate_residents` yields them).
     """
+    place = district or SEONGDONG
     rng = random.Random(seed)
-    categories = [c for c, _ in _CATEGORY_WEIGHTS]
-    weights = [w for _, w in _CATEGORY_WEIGHTS]
+    categories = [c for c, _ in place.categories]
+    weights = [w for _, w in place.categories]
+    overserved = place.providers[place.overserved]
     for _, group in groupby(residents, key=lambda row: row["household_id"]):
         members = list(group)
         roll = rng.random()
@@ -361,15 +387,15 @@ def generate_receipts(
         seen: set[tuple[str, date, str]] = set()
         planned: list[tuple[str, date, str]] = []
         if roll < 0.02:
-            times = rng.randint(2, 4)
-            providers = rng.sample(_PROVIDERS["kimchi"], times)
+            times = min(rng.randint(2, 4), len(overserved))
+            providers = rng.sample(overserved, times)
             offsets = rng.sample(range(1, 331), times)
             for offset, provider in zip(offsets, providers, strict=True):
-                planned.append(("kimchi", as_of - timedelta(days=offset), provider))
+                planned.append((place.overserved, as_of - timedelta(days=offset), provider))
         for _ in range(rng.randint(1, 2) if roll >= 0.02 else rng.randint(0, 1)):
             category = rng.choices(categories, weights)[0]
             received = as_of - timedelta(days=rng.randint(1, 730))
-            planned.append((category, received, rng.choice(_PROVIDERS[category])))
+            planned.append((category, received, rng.choice(place.providers[category])))
         for category, received, provider in sorted(planned, key=lambda p: p[1]):
             key = (category, received, provider)
             if received < birth or key in seen:
@@ -426,6 +452,155 @@ DEMO_PROGRAMS: Final[list[dict[str, Any]]] = [
 ]
 """Program create bodies (``POST /api/v1/programs``) for the demo."""
 
+# --------------------------------------------------------------------------- districts
+
+
+@dataclass(frozen=True)
+class DemoDistrict:
+    """Everything the generators need to know about a demo district (all fictitious but the codes)."""
+
+    code: str
+    gu: str  # the district as written in addresses: 성동구
+    dongs: tuple[DemoDong, ...]
+    outside: tuple[DemoOutside, ...]  # neighbouring dongs for the ~3 % living outside the district
+    categories: tuple[tuple[str, int], ...]  # receipt categories and their relative weights
+    providers: Mapping[str, tuple[str, ...]]  # who gave each category (receipt ``provider``)
+    overserved: str  # the category the over-served ~2 % of households received several times
+    programs: tuple[dict[str, Any], ...]  # program create bodies (POST /api/v1/programs)
+    shares: tuple[int, ...]  # relative share of the planned nominations per program
+    elderly: frozenset[str]  # programs for the elderly: most of their nominees are 65 or older
+
+    def __post_init__(self) -> None:
+        inside = {d.code for d in self.dongs}
+        problems = []
+        if not self.dongs or not self.outside:
+            problems.append("행정동과 관외 행정동이 한 개 이상 있어야 합니다 (dongs and outside dongs needed)")
+        if inside & {o.code for o in self.outside}:
+            problems.append("관외 행정동이 구의 행정동과 겹칩니다 (an outside dong is one of the district's)")
+        if any(d.weight < 1 or not d.streets for d in self.dongs) or not all(o.streets for o in self.outside):
+            problems.append("행정동마다 1 이상의 weight와 도로명이 필요합니다 (each dong needs a weight and streets)")
+        if not self.programs or len(self.shares) != len(self.programs) or min(self.shares, default=0) < 1:
+            problems.append("사업이 한 개 이상, 사업마다 1 이상의 share가 필요합니다 (programs with shares needed)")
+        if not self.elderly <= {str(p["code"]) for p in self.programs}:
+            problems.append("elderly는 데모 사업 코드여야 합니다 (elderly must name demo programs)")
+        for category, weight in self.categories:
+            if weight < 1 or not self.providers.get(category):
+                problems.append(f"{category}: 1 이상의 weight와 제공 기관이 필요합니다 (weight and providers needed)")
+        if self.overserved not in dict(self.categories):
+            problems.append(f"overserved {self.overserved!r}는 수혜 품목이어야 합니다 (must be a receipt category)")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+SEONGDONG: Final = DemoDistrict(
+    code=DISTRICT_CODE,
+    gu="성동구",
+    dongs=_DONGS,
+    outside=_OUTSIDE,
+    categories=_CATEGORY_WEIGHTS,
+    providers=_PROVIDERS,
+    overserved="kimchi",
+    programs=tuple(DEMO_PROGRAMS),
+    shares=(45, 35, 20),
+    elderly=frozenset({"kimchi-2026"}),
+)
+"""The default demo district: Seongdong-gu, exactly as the demo has always been generated."""
+
+# Real dongs of Seoul districts (행정기관코드 from the same public list as service/districts/gwangjin.yaml),
+# used as the "outside" of a district whose demo profile names none.
+_NEIGHBOURS: Final = (
+    DemoOutside("1120056000", "성동구", ("행당로", "왕십리로")),
+    DemoOutside("1121571000", "광진구", ("능동로", "아차산로")),
+    DemoOutside("1123065000", "동대문구", ("천호대로", "장한로")),
+    DemoOutside("1126056500", "중랑구", ("면목로", "동일로")),
+    DemoOutside("1129060000", "성북구", ("인촌로", "고려대로")),
+)
+
+
+def demo_district(district: Mapping[str, Any], profile: Mapping[str, Any] | None = None) -> DemoDistrict:
+    """A :class:`DemoDistrict` for a parsed district file, refined by an optional demo profile.
+
+    The profile (``<district>.demo.yaml`` beside the district file) may give ``gu``, ``dongs``
+    (code → ``{weight, streets}``), ``outside`` (``[{code, gu, streets}]``), ``categories`` (code →
+    weight), ``providers`` (code → names), ``overserved`` and ``programs`` (create bodies, each
+    with an optional ``share`` and ``elderly: true``; without any, the first program is the
+    elderly's). Whatever it leaves out is derived from the district file, so any
+    valid district file gets a working demo. Raises ValueError naming what does not fit.
+    """
+    extra = dict(profile or {})
+    unknown = set(extra) - {"gu", "dongs", "outside", "categories", "providers", "overserved", "programs"}
+    if unknown:
+        raise ValueError(f"데모 설정의 알 수 없는 항목 (unknown demo profile keys): {', '.join(sorted(unknown))}")
+    head = district["district"]
+    gu = str(extra.get("gu") or head["name"])
+    per_dong: Mapping[str, Mapping[str, Any]] = extra.get("dongs") or {}
+    strays = set(per_dong) - {d["code"] for d in district["dongs"]}
+    if strays:
+        raise ValueError(f"지역 파일에 없는 행정동 (dongs not in the district file): {', '.join(sorted(strays))}")
+    dongs = tuple(
+        DemoDong(
+            str(d["code"]),
+            str(d["name"]),
+            int(per_dong.get(d["code"], {}).get("weight", 5)),
+            tuple(per_dong.get(d["code"], {}).get("streets") or (f"{d['name']}길",)),
+        )
+        for d in district["dongs"]
+    )
+    inside = {d.code for d in dongs}
+    if "outside" in extra:
+        outside = tuple(DemoOutside(str(o["code"]), str(o["gu"]), tuple(o["streets"])) for o in extra["outside"])
+    else:
+        outside = tuple(o for o in _NEIGHBOURS if o.code not in inside and not o.code.startswith(head["code"]))
+    known = {c["code"]: c["name"] for c in district["resource_categories"]}
+    default_weights = dict(_CATEGORY_WEIGHTS)
+    weights = extra.get("categories") or {code: default_weights.get(code, 10) for code in known}
+    strays = set(weights) - set(known)
+    if strays:
+        raise ValueError(f"지역 파일에 없는 품목 (categories not in the district file): {', '.join(sorted(strays))}")
+    institutions = district["institutions"]
+    givers = tuple(
+        [s["name"] for s in district["sponsors"]]
+        + [i["name"] for i in institutions if i["kind"] in ("welfare_center", "private")]
+        + [f"{gu}청"]
+    )
+    named: Mapping[str, Sequence[str]] = extra.get("providers") or {}
+    providers = {code: tuple(named.get(code) or givers) for code in weights}
+    departments = [i["code"] for i in institutions if i["kind"] == "department"]
+    if not departments:
+        raise ValueError("지역 파일에 부서(department)가 없습니다 (the district file has no department)")
+    if "programs" in extra:
+        bodies = [dict(p) for p in extra["programs"]]
+    else:
+        sponsor = district["sponsors"][0]["code"] if district["sponsors"] else None
+        bodies = [
+            {"code": f"{code}-demo", "name": f"{gu} {known[code]} 나눔 (데모)", "department": departments[0],
+             "resource_category": code, "sponsor": sponsor, "quota": 300, "starts_on": "2026-11-01",
+             "ends_on": "2027-01-31", "ruleset": "base-screening", "parameters": {}}
+            for code in list(weights)[:3]
+        ]  # fmt: skip
+    if not bodies:
+        raise ValueError("데모 사업이 없습니다 (no demo programs)")
+    shares = tuple(int(b.pop("share", 1)) for b in bodies)
+    elderly = frozenset(str(b["code"]) for b in bodies if b.pop("elderly", False)) or {str(bodies[0]["code"])}
+    for body in bodies:
+        for key, allowed in (("department", departments), ("resource_category", known)):
+            if body.get(key) not in allowed:
+                raise ValueError(f"{body.get('code')}: {key} {body.get(key)!r}: 지역 파일에 없습니다 (not in the file)")
+    overserved = str(extra.get("overserved") or ("kimchi" if "kimchi" in weights else next(iter(weights), "")))
+    return DemoDistrict(
+        code=str(head["code"]),
+        gu=gu,
+        dongs=dongs,
+        outside=outside,
+        categories=tuple((str(code), int(w)) for code, w in weights.items()),
+        providers=providers,
+        overserved=overserved,
+        programs=tuple(bodies),
+        shares=shares,
+        elderly=frozenset(elderly),
+    )
+
+
 # --------------------------------------------------------------------------- nominations
 
 
@@ -438,8 +613,12 @@ def plan_nominations(
     institutions: Sequence[dict[str, Any]],
     seed: int = 2016,
     count: int = 300,
+    district: DemoDistrict | None = None,
 ) -> list[dict[str, str]]:
-    """Plan ``count`` nominations for the demo programs, in the order they should be made.
+    """Plan ``count`` nominations for the district's demo programs, in the order they should be made.
+
+    Most nominees of the district's ``elderly`` programs are 65 or older; the programs share the
+    nominations by the district's ``shares``.
 
     ``institutions`` are the district file's institution entries. Most nominations come from
     the community centre of the nominee's dong, the rest from welfare centres and private
@@ -452,6 +631,8 @@ def plan_nominations(
     """
     if count < 40:
         raise ValueError("count must be at least 40")
+    place = district or SEONGDONG
+    inside = {d.code for d in place.dongs}
     rng = random.Random(seed)
     centers = {
         str(i["dong"]): str(i["code"]) for i in institutions if i.get("kind") == "community_center" and i.get("dong")
@@ -462,7 +643,7 @@ def plan_nominations(
     if not centers:
         raise ValueError("institutions must include community centres with a dong")
 
-    on = date.fromisoformat(DEMO_PROGRAMS[0]["starts_on"])
+    on = date.fromisoformat(place.programs[0]["starts_on"])
     ages = {r["rrn"]: _age(date.fromisoformat(r["birth_date"]), on) for r in residents}
     households: dict[str, list[dict[str, str]]] = {}
     for r in residents:
@@ -474,13 +655,10 @@ def plan_nominations(
     deceased = [r for r in grown if r["status"] == "deceased"]
     moved = [r for r in grown if r["status"] == "moved_out"]
     outside = [
-        r
-        for r in residents
-        if r["status"] == "active" and r["dong_code"] not in SEONGDONG_DONGS and ages[r["rrn"]] >= 19
+        r for r in residents if r["status"] == "active" and r["dong_code"] not in inside and ages[r["rrn"]] >= 19
     ]
 
-    programs = [str(p["code"]) for p in DEMO_PROGRAMS]
-    kimchi = programs[0]
+    programs = [str(p["code"]) for p in place.programs]
     used: set[tuple[str, str]] = set()  # (program, household_id) already nominated
 
     def pick(pool: Sequence[dict[str, str]], program: str) -> dict[str, str] | None:
@@ -509,8 +687,8 @@ def plan_nominations(
     planned: list[tuple[float, dict[str, str]]] = []  # (order key, nomination)
     ordinary: list[tuple[float, dict[str, str], dict[str, str]]] = []  # (key, row, resident)
     while len(ordinary) < n_ordinary:
-        program = rng.choices(programs, (45, 35, 20))[0]
-        pool = elderly if program == kimchi and rng.random() < 0.9 else adults
+        program = rng.choices(programs, place.shares)[0]
+        pool = elderly if program in place.elderly and rng.random() < 0.9 else adults
         row = pick(pool, program)
         if row is None:
             raise ValueError("not enough residents for the requested number of nominations")
@@ -556,7 +734,7 @@ def plan_nominations(
     special(adults, filler, None)
     for _ in range(n_typos):
         program = rng.choice(programs)
-        row = pick(elderly if program == kimchi else adults, program)
+        row = pick(elderly if program in place.elderly else adults, program)
         if row is None:
             raise ValueError("not enough residents for the requested number of nominations")
         nomination = _nomination(program, institution_for(row), row["rrn"], _misspell(rng, row["name"]))

@@ -53,7 +53,8 @@ def test_one_accepted_99_duplicates(runner: FlaskCliRunner, database_url: str, t
         status, _ = request(f"{base}/api/v1/audit?subject={RRN['이철수']}", admin_token)
         assert status == 200
     server_log = log_path.read_text()
-    assert '"GET /api/v1/audit" 200 ' in server_log  # the access log is written, without the query string...
+    assert '"method": "GET", "path": "/api/v1/audit", "status": 200' in server_log  # the JSON access log is
+    # written, without the query string...
     for number in RRN.values():  # ...but never with an RRN in it
         assert number not in server_log and number.replace("-", "") not in server_log
     assert Counter(s for s, _ in results) == {201: 100}
