@@ -101,7 +101,7 @@ def nominations_export() -> ResponseReturnValue:
     rows = nominations.export_for_principal(get_session(), principal, filters, reason)
     fmt = export_form.format.data
     body = exports.render(fmt, "추천 내역", nominations.EXPORT_HEADERS, rows)
-    response = Response(body, mimetype=exports.MIME[fmt])
+    response = Response(body, content_type=exports.MIME[fmt])
     response.headers.set("Content-Disposition", "attachment", filename=f"nominations.{fmt}")
     return response
 

@@ -223,6 +223,6 @@ def desk_candidates_export(code: str) -> ResponseReturnValue:
         return _render(program, export_form=form, status=exc.status, problems=attach(form, exc))
     fmt = form.format.data or "csv"
     body = exports.render(fmt, f"추천-{program.code}", nominations.EXPORT_HEADERS, rows)
-    response = Response(body, mimetype=exports.MIME[fmt])
+    response = Response(body, content_type=exports.MIME[fmt])
     response.headers.set("Content-Disposition", "attachment", filename=f"{program.code}-candidates.{fmt}")
     return response

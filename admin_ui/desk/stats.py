@@ -113,7 +113,7 @@ def desk_stats() -> ResponseReturnValue:
 
 def download(body: bytes, fmt: str, name: str) -> Response:
     """A table as an attachment (``name.csv`` or ``name.xlsx``)."""
-    response = Response(body, mimetype=exports.MIME[fmt])
+    response = Response(body, content_type=exports.MIME[fmt])
     response.headers.set("Content-Disposition", "attachment", filename=f"{name}.{fmt}")
     return response
 

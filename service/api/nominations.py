@@ -182,7 +182,7 @@ class ProgramNominations(MethodView):
             body = exports.render(args["format"], f"추천-{program.code}", service.EXPORT_HEADERS, rows)
             return Response(
                 body,
-                mimetype=exports.MIME[args["format"]],
+                content_type=exports.MIME[args["format"]],
                 headers={  # type: ignore[return-value]
                     "Content-Disposition": f'attachment; filename="nominations-{program.code}.{args["format"]}"'
                 },

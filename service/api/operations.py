@@ -97,7 +97,7 @@ GROUP_HEADERS = {
 
 def _download(data: bytes, fmt: str, name: str) -> Response:
     return Response(
-        data, mimetype=exports.MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+        data, content_type=exports.MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
     )
 
 
