@@ -78,18 +78,27 @@ def _judge(
     return out
 
 
+def _dry_run(
+    session: Session, cipher: RRNCipher, program: Program, nominees: Sequence[Nominee], principal: Principal,
+    each_alone: bool,
+) -> list[Judged]:  # fmt: skip
+    """Judge the batch and record the access to every nominee; store nothing else."""
+    judged = _judge(session, cipher, program, nominees, principal, each_alone=each_alone)
+    detail = {"batch": len(judged)} if each_alone else {"batch": len(judged), "preview": True}
+    audit.record(
+        session, principal, "evaluate", [(j.rrn_index, j.nominee.number.masked) for j in judged],
+        target=f"program:{program.code}", detail=detail,
+    )  # fmt: skip
+    session.commit()
+    return judged
+
+
 def evaluate_batch(
     session: Session, cipher: RRNCipher, program: Program, nominees: Sequence[Nominee], principal: Principal
 ) -> list[Judged]:
     """Each nominee's verdict as a single evaluation would give it; audited, nothing else stored."""
     access.require(principal, "evaluate")
-    judged = _judge(session, cipher, program, nominees, principal, each_alone=True)
-    audit.record(
-        session, principal, "evaluate", [(j.rrn_index, j.nominee.number.masked) for j in judged],
-        target=f"program:{program.code}", detail={"batch": len(judged)},
-    )  # fmt: skip
-    session.commit()
-    return judged
+    return _dry_run(session, cipher, program, nominees, principal, each_alone=True)
 
 
 def preview_batch(
@@ -97,13 +106,7 @@ def preview_batch(
 ) -> list[Judged]:
     """What registering the rows in order would give, storing only the audit entries."""
     access.require(principal, "nominate")
-    judged = _judge(session, cipher, program, nominees, principal, each_alone=False)
-    audit.record(
-        session, principal, "evaluate", [(j.rrn_index, j.nominee.number.masked) for j in judged],
-        target=f"program:{program.code}", detail={"batch": len(judged), "preview": True},
-    )  # fmt: skip
-    session.commit()
-    return judged
+    return _dry_run(session, cipher, program, nominees, principal, each_alone=False)
 
 
 def _lock_households(session: Session, program: Program, indexes: Sequence[str]) -> None:
