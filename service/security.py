@@ -240,7 +240,8 @@ def find_token(session: Session, given: str) -> ApiToken:
             "(prefix too short; give the 10 characters list-tokens shows)"
         )
     query = select(ApiToken).where(ApiToken.prefix.startswith(given, autoescape=True)).order_by(ApiToken.id)
-    matches = list(session.scalars(query))
+    # LIKE finds the candidates by the index but ignores case on SQLite; tokens are case-sensitive.
+    matches = [t for t in session.scalars(query) if t.prefix is not None and t.prefix.startswith(given)]
     if not matches:
         raise SecurityError(f"접두어 '{given}'인 토큰이 없습니다 (unknown prefix '{given}'; see list-tokens)")
     if len(matches) > 1:

@@ -115,11 +115,15 @@ def test_revoke_token_unknown_or_ambiguous_prefix_is_an_error(app: Flask, api: A
     too_short = runner.invoke(args=["revoke-token", "sb_"])
     assert too_short.exit_code != 0 and "too short" in too_short.output
     # Two tokens whose prefixes share their first characters: "sb_X" names both of them.
-    first, second = sorted(api.tokens.values())[:2]
+    # Every other token gets a prefix of its own (random ones could start with "sb_Q" or "sb_q").
+    first, second, *others = sorted(api.tokens.values())
     with get_db(app).session() as s:
-        for i, token in enumerate((first, second)):
+        for i, token in enumerate((first, second, *others)):
+            prefix = f"sb_Q{i}abcde" if i < 2 else f"sb_R{i}xxxxx"
             s.execute(ApiToken.__table__.update().where(ApiToken.token_hash == token_hash(token))
-                      .values(prefix=f"sb_Q{i}abcde"))  # fmt: skip
+                      .values(prefix=prefix))  # fmt: skip
+    lower = runner.invoke(args=["revoke-token", "sb_q"])  # tokens are case-sensitive
+    assert lower.exit_code != 0 and "unknown prefix 'sb_q'" in lower.output
     ambiguous = runner.invoke(args=["revoke-token", "sb_Q"])
     assert ambiguous.exit_code != 0 and "ambiguous prefix 'sb_Q' matches 2 tokens" in ambiguous.output
     assert "sb_Q0abcde" in ambiguous.output and "sb_Q1abcde" in ambiguous.output
