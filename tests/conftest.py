@@ -56,21 +56,23 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[clock.FROZEN_NOW_VAR] = FROZEN_NOW
     clock.set_now(FROZEN_NOW)
     if "faketime" in os.environ.get("LD_PRELOAD", ""):
-        _real_monotonic_clock_for_subprocesses()
+        _subprocesses_without_faketime()
 
 
-def _real_monotonic_clock_for_subprocesses() -> None:
+def _subprocesses_without_faketime() -> None:
     """Under libfaketime (``faketime -f +730d pytest``, the check that no test depends on the date),
-    let the servers that tests start keep the real monotonic clock.
+    start subprocesses without it; their service clock is frozen by SEONBYEOL_FROZEN_NOW anyway.
 
-    libfaketime shifts CLOCK_MONOTONIC too, and a timed lock wait (``Lock.acquire(timeout=1)``, as in
-    gunicorn's arbiter) then sleeps for the whole shift: a server would never stop. The monotonic
-    clock carries no date. The variable goes into ``os.environ`` (copied into every subprocess's
-    ``env``) but not into this process's C environment: libfaketime reads it at every call, and this
-    process must not see its monotonic clock jump back in the middle of the run.
+    libfaketime (0.9.10) shifts CLOCK_MONOTONIC too but not the deadline of a timed lock wait
+    (``queue.get(timeout=1)``, the loop of gunicorn's arbiter), which then sleeps for the whole
+    shift: a server started by a test would never stop. Its ``FAKETIME_DONT_FAKE_MONOTONIC`` breaks
+    ``time.sleep`` instead. This process has loaded the library already and keeps the shifted clock.
     """
-    os.environ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-    os.unsetenv("FAKETIME_DONT_FAKE_MONOTONIC")  # os.environ keeps it (documented: unsetenv does not update it)
+    kept = [lib for lib in os.environ["LD_PRELOAD"].replace(":", " ").split() if "faketime" not in lib]
+    if kept:
+        os.environ["LD_PRELOAD"] = " ".join(kept)
+    else:
+        del os.environ["LD_PRELOAD"]
 
 
 @pytest.fixture(autouse=True)

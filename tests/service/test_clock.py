@@ -93,21 +93,20 @@ def test_environment_setting_is_ignored_in_production(caplog: pytest.LogCaptureF
     assert "SEONBYEOL_FROZEN_NOW is ignored in production" in caplog.text
 
 
-def _now_in_subprocess(env: dict[str, str]) -> datetime:
-    code = "from service import clock; print(clock.now().isoformat())"
+def _clocks_in_subprocess(env: dict[str, str]) -> tuple[datetime, datetime]:
+    """The service's clock and the system clock, as read by a fresh ``python`` with ``env``."""
+    code = "import datetime as d; from service import clock; print(clock.now(), d.datetime.now(d.UTC), sep='|')"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
     )
-    return datetime.fromisoformat(done.stdout.strip())
+    service_now, system_now = done.stdout.strip().split("|")
+    return datetime.fromisoformat(service_now), datetime.fromisoformat(system_now)
 
 
 def test_a_subprocess_reads_the_frozen_clock_from_its_environment() -> None:
     """What `seonbyeol serve` started by a test relies on; production keeps the real clock."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("SEONBYEOL_")}
-    frozen = _now_in_subprocess({**base, "SEONBYEOL_FROZEN_NOW": "2030-05-05T12:00:00+09:00"})
+    frozen, _ = _clocks_in_subprocess({**base, "SEONBYEOL_FROZEN_NOW": "2030-05-05T12:00:00+09:00"})
     assert frozen.isoformat() == "2030-05-05T12:00:00+09:00"
-    with clock.unfrozen():
-        before = clock.now()
-        real = _now_in_subprocess({**base, "SEONBYEOL_FROZEN_NOW": FROZEN_NOW, "SEONBYEOL_ENV": "production"})
-        after = clock.now()
-    assert before <= real <= after
+    real, system = _clocks_in_subprocess({**base, "SEONBYEOL_FROZEN_NOW": FROZEN_NOW, "SEONBYEOL_ENV": "production"})
+    assert real.utcoffset() == timedelta(hours=9) and abs(system - real) < timedelta(seconds=5)
