@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -80,6 +81,21 @@ def frozen_clock() -> Iterator[datetime]:
     """Every test runs at FROZEN_NOW (in KST), whatever the real date; undone after the test."""
     with clock.frozen(FROZEN_NOW) as instant:
         yield instant
+
+
+@pytest.fixture(autouse=True)
+def _no_parked_rate_limit_timers() -> Iterator[None]:
+    """After each test, cancel the 10 ms expiry timers of in-memory rate-limit storages (``limits``;
+    one per app, re-armed by the next limited request).
+
+    They end by themselves within milliseconds, but not under libfaketime (see above: a timed wait
+    sleeps for the whole shift): there every app's timer thread would stay behind, a test counting
+    Timer threads would find them, and the interpreter would wait for them at exit.
+    """
+    yield
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and "MemoryStorage." in getattr(thread.function, "__qualname__", ""):
+            thread.cancel()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
