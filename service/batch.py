@@ -12,12 +12,11 @@ calls on the facts the rule set reads.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from . import access, audit, clock, keys, verdicts
@@ -26,7 +25,8 @@ from .db import begin_write
 from .errors import Conflict
 from .facts import Accepted, Candidate, assemble_facts, load_nomination_state, registry_facts
 from .lifecycle import lock_program
-from .models import Nomination, Program, Resident
+from .locks import lock_households
+from .models import Nomination, Program
 from .policies import ruleset_for
 from .rrn import RRN
 from .screening import VerdictMaker, lookback_days
@@ -109,33 +109,18 @@ def preview_batch(
     return _dry_run(session, cipher, program, nominees, principal, each_alone=False)
 
 
-def _lock_households(session: Session, program: Program, indexes: Sequence[str]) -> None:
-    """The single nomination's advisory locks, for every household of the batch, in one order
-    (so two batches cannot deadlock)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    found = dict(
-        session.execute(select(Resident.rrn_index, Resident.household_key).where(Resident.rrn_index.in_(indexes)))
-        .tuples()
-        .all()
-    )
-    keys = sorted({int.from_bytes(hashlib.sha256(f"{program.category_id}:{found.get(i) or i}".encode()).digest()[:8],
-                                  "big", signed=True) for i in indexes})  # fmt: skip
-    for key in keys:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
 def nominate_batch(
     session: Session, cipher: RRNCipher, program: Program, nominees: Sequence[Nominee], principal: Principal
 ) -> list[int]:
     """Register every row in order, in one transaction; return the new nomination ids."""
     access.require(principal, "nominate")
-    keys.person_indexes(session, cipher, [n.number.digits for n in nominees])  # key rotation: move before locking
+    # key rotation: people still under an old key are moved first, so the locks name current indexes
+    indexes = keys.person_indexes(session, cipher, [n.number.digits for n in nominees])
     begin_write(session)
     program = lock_program(session, program.id)
     if program.status != "open":
         raise Conflict(f"마감된 사업입니다: {program.name}", f"the program {program.code} is closed")
-    _lock_households(session, program, [cipher.blind_index(n.number.digits) for n in nominees])
+    lock_households(session, program, indexes)
     judged = _judge(session, cipher, program, nominees, principal, each_alone=False)
     now = clock.now()
     rows = [

@@ -13,9 +13,7 @@ Duplicates and households are race-proof across processes:
 
 from __future__ import annotations
 
-import hashlib
-
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +22,8 @@ from .crypto import RRNCipher
 from .db import begin_write, read_only, write_after_read
 from .errors import Conflict, Invalid
 from .facts import Candidate, ProgramScope
-from .models import Nomination, Program, Resident
+from .locks import lock_households
+from .models import Nomination, Program
 from .rrn import RRN
 from .screening import Screened, screen_candidate
 from .security import Principal
@@ -61,20 +60,6 @@ def evaluate(
     )  # fmt: skip
     session.commit()
     return screened
-
-
-def lock_household(session: Session, program: Program, rrn_index: str) -> None:
-    """Queue behind any other transaction nominating this household for this resource category.
-
-    PostgreSQL only (an advisory lock released at commit or rollback); SQLite's write
-    transactions already hold the database-wide lock from their first statement.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    household = session.scalar(select(Resident.household_key).where(Resident.rrn_index == rrn_index))
-    digest = hashlib.sha256(f"{program.category_id}:{household or rrn_index}".encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _check_replaces(session: Session, program: Program, replaces: int | None, principal: Principal) -> None:
@@ -126,7 +111,7 @@ def nominate(
         program = session.get_one(Program, program_id, populate_existing=True)
         if program.status != "open":
             raise Conflict(f"마감된 사업입니다: {program.name}", f"the program {program.code} is closed")
-        lock_household(session, program, rrn_index)
+        lock_households(session, program, [rrn_index])
         _check_replaces(session, program, replaces, principal)
         now = clock.now()
         screened = screen_candidate(session, program, Candidate(rrn_index, name), now)
