@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask import Response, render_template, request
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -101,9 +101,7 @@ def nominations_export() -> ResponseReturnValue:
     rows = nominations.export_for_principal(get_session(), principal, filters, reason)
     fmt = export_form.format.data
     body = exports.render(fmt, "추천 내역", nominations.EXPORT_HEADERS, rows)
-    response = Response(body, content_type=exports.MIME[fmt])
-    response.headers.set("Content-Disposition", "attachment", filename=f"nominations.{fmt}")
-    return response
+    return exports.attachment(body, fmt, "nominations")
 
 
 @bp.get("/nominations/<int:nomination_id>")

@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+from flask import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -58,6 +59,13 @@ def to_xlsx(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -
 def render(fmt: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     """The table in ``fmt`` (csv or xlsx)."""
     return to_xlsx(title, headers, rows) if fmt == "xlsx" else to_csv(headers, rows)
+
+
+def attachment(body: bytes, fmt: str, name: str) -> Response:
+    """A table as a download named ``name.csv`` or ``name.xlsx`` (API and admin UI alike)."""
+    response = Response(body, content_type=MIME[fmt])
+    response.headers.set("Content-Disposition", "attachment", filename=f"{name}.{fmt}")
+    return response
 
 
 def require_reason(reason: str | None) -> str:

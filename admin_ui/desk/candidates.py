@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import ngettext
 
@@ -223,6 +223,4 @@ def desk_candidates_export(code: str) -> ResponseReturnValue:
         return _render(program, export_form=form, status=exc.status, problems=attach(form, exc))
     fmt = form.format.data or "csv"
     body = exports.render(fmt, f"추천-{program.code}", nominations.EXPORT_HEADERS, rows)
-    response = Response(body, content_type=exports.MIME[fmt])
-    response.headers.set("Content-Disposition", "attachment", filename=f"{program.code}-candidates.{fmt}")
-    return response
+    return exports.attachment(body, fmt, f"{program.code}-candidates")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -111,13 +111,6 @@ def desk_stats() -> ResponseReturnValue:
     )
 
 
-def download(body: bytes, fmt: str, name: str) -> Response:
-    """A table as an attachment (``name.csv`` or ``name.xlsx``)."""
-    response = Response(body, content_type=exports.MIME[fmt])
-    response.headers.set("Content-Disposition", "attachment", filename=f"{name}.{fmt}")
-    return response
-
-
 @bp.get("/stats/export")
 def desk_stats_export() -> ResponseReturnValue:
     """The dashboard's table as CSV or XLSX: the same rows in the same order, Korean headers."""
@@ -129,7 +122,7 @@ def desk_stats_export() -> ResponseReturnValue:
     by, program, metric = _query()
     data = _table(by, program, metric)
     body = exports.render(fmt, f"통계-{by}", service.export_headers(by), service.export_rows(data))
-    return download(body, fmt, f"stats-{by}" + (f"-{program}" if program else ""))
+    return exports.attachment(body, fmt, f"stats-{by}" + (f"-{program}" if program else ""))
 
 
 @bp.route("/stats/households", methods=["GET", "POST"])
@@ -155,7 +148,7 @@ def desk_households() -> ResponseReturnValue:
                 if form.format.data in exports.MIME:
                     fmt = form.format.data
                     body = exports.render(fmt, "세대 집중", concentration.HEADERS, concentration.table(rows))
-                    return download(body, fmt, "stats-household")
+                    return exports.attachment(body, fmt, "stats-household")
         else:
             status = 422
     page = render_template("desk/stats/households.html", form=form, rows=rows, problems=problems, invalid=status >= 400)

@@ -180,13 +180,7 @@ class ProgramNominations(MethodView):
             reason = exports.require_reason(args.get("reason"))
             rows = service.export(session, current_principal(), program, filters, reason)
             body = exports.render(args["format"], f"추천-{program.code}", service.EXPORT_HEADERS, rows)
-            return Response(
-                body,
-                content_type=exports.MIME[args["format"]],
-                headers={  # type: ignore[return-value]
-                    "Content-Disposition": f'attachment; filename="nominations-{program.code}.{args["format"]}"'
-                },
-            )
+            return exports.attachment(body, args["format"], f"nominations-{program.code}")  # type: ignore[return-value]
         items, total = service.list_for_program(session, current_principal(), program, filters)
         return {"items": [serialize.nomination(n) for n in items], "total": total}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,7 +12,7 @@ from ..db import begin_write, get_session
 from ..models import Notification
 from ..registry_events import apply_event
 from ..security import get_cipher
-from ..stats import METRICS, statistics
+from ..stats import METRICS, export_headers, export_rows, statistics
 from . import schemas
 from .auth import current_principal, requires
 from .problems import wants_english
@@ -81,26 +80,6 @@ class NotificationRead(MethodView):
         return _notification(notifications.mark_read(get_session(), current_principal(), notification_id))
 
 
-METRIC_HEADERS = {
-    "nominations": "추천 (nominations)", "eligible": "적격 (eligible)", "review": "검토 필요 (review)",
-    "ineligible": "부적격 (ineligible)", "open": "접수 (open)", "confirmed": "확정 (confirmed)",
-    "delivered": "전달 (delivered)", "cancelled": "취소 (cancelled)", "people": "대상자 수 (people)",
-}  # fmt: skip
-GROUP_HEADERS = {
-    "dong": "행정동",
-    "institution": "기관",
-    "sponsor": "후원처",
-    "category": "자원 분류",
-    "program": "사업",
-}
-
-
-def _download(data: bytes, fmt: str, name: str) -> Response:
-    return Response(
-        data, content_type=exports.MIME[fmt], headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
-    )
-
-
 @blp.route("/stats")
 class Stats(MethodView):
     @requires("stats.read")
@@ -116,17 +95,14 @@ class Stats(MethodView):
             if fmt == "json":
                 return {"by": by, "rows": rows, "totals": {"households": len(rows)}}
             body = exports.render(fmt, "세대 집중", concentration.HEADERS, concentration.table(rows))
-            return _download(body, fmt, "stats-household")
+            return exports.attachment(body, fmt, "stats-household")
         data = statistics(session, by, principal, args.get("program"))
         if fmt == "json":
             return data
-        if fmt == "csv":  # machine-friendly header, kept as it was
-            headers = [by, "label", *METRICS]
-        else:
-            headers = [f"{GROUP_HEADERS[by]} 코드 ({by})", f"{GROUP_HEADERS[by]} (label)",
-                       *[METRIC_HEADERS[m] for m in METRICS]]  # fmt: skip
-        table = [[row["key"] or "", row["label"], *[row[m] for m in METRICS]] for row in data["rows"]]
-        return _download(exports.render(fmt, f"통계-{by}", headers, table), fmt, f"stats-{by}")
+        # CSV keeps its machine-friendly header; XLSX has the Korean one the admin UI downloads too
+        headers = [by, "label", *METRICS] if fmt == "csv" else export_headers(by)
+        body = exports.render(fmt, f"통계-{by}", headers, export_rows(data))
+        return exports.attachment(body, fmt, f"stats-{by}")
 
 
 @blp.route("/audit")
@@ -148,7 +124,7 @@ class Audit(MethodView):
         if fmt != "json":
             reason = exports.require_reason(args.get("reason"))
             rows = audit.export(get_session(), current_principal(), filters, reason, fmt)
-            return _download(exports.render(fmt, "접속기록", audit.EXPORT_HEADERS, rows), fmt, "audit")
+            return exports.attachment(exports.render(fmt, "접속기록", audit.EXPORT_HEADERS, rows), fmt, "audit")
         items, total = audit.search(get_session(), current_principal(), filters)
         return {
             "items": [

@@ -35,7 +35,7 @@ def test_a_csv_export_lists_the_entries_and_records_the_reason(api: Api, program
     _seed(api, program)
     response = api.call("GET", "/api/v1/audit?format=csv&reason=2026년 11월 정기 점검", "auditor")
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="audit.csv"'
+    assert response.headers["Content-Disposition"] == "attachment; filename=audit.csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0][0] == "번호 (id)" and rows[0][6] == "정보주체 (subject, masked)"
     creates = [r for r in rows[1:] if r[5] == "nomination.create"]
