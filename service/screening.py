@@ -8,6 +8,7 @@ fact vectors in a bulk run are evaluated once. It knows nothing of HTTP requests
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -115,8 +116,23 @@ def screen_candidate(
         ruleset = fixed or program_ruleset(program)
         registry, state = person_facts(session, program, candidate, lookback_days(ruleset), now.date())
     facts = assemble_facts(candidate, registry, state)
-    verdict = VerdictMaker(ruleset, now).verdict(facts)
+    verdict = VerdictMaker(ruleset, now, _fired=_fired_memo(ruleset)).verdict(facts)
     return Screened(verdict, facts, ruleset, registry.household_key)
+
+
+_FIRED: weakref.WeakKeyDictionary[RuleSet, dict[tuple[Any, ...], frozenset[str]]] = weakref.WeakKeyDictionary()
+MAX_MEMO = 65_536
+
+
+def _fired_memo(ruleset: RuleSet) -> dict[tuple[Any, ...], frozenset[str]]:
+    """The process's memo of engine results for one rule set (by identity: a republished or
+    simulated rule set is another object, so never meets an old result), shared by single
+    evaluations: the facts a rule set reads take few distinct values, so most single
+    evaluations need no engine call at all. Bounded: emptied when full."""
+    memo = _FIRED.get(ruleset)
+    if memo is None or len(memo) >= MAX_MEMO:
+        memo = _FIRED[ruleset] = {}
+    return memo
 
 
 def same_verdict(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:

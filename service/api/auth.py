@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import g, request
 
 from .. import access
-from ..db import get_session
+from ..db import get_session, read_only
 from ..programs import get_program
 from ..security import Principal, TokenRejected, authenticate
 from .problems import Problem
@@ -34,9 +34,10 @@ def bearer_token() -> str | None:
 def current_principal() -> Principal:
     """The caller of this request; 401 without a valid (known, unrevoked, unexpired) token.
 
-    The token is checked in a short transaction of its own, committed at once (it may record
-    ``last_used_at``), when the request's session has not started one yet; otherwise inside the
-    running one, without recording the use.
+    The token is checked in a short read-only transaction of its own (on SQLite it takes no
+    write lock), committed at once, when the request's session has not started one yet; it
+    becomes a writer only in the minute's one request that records ``last_used_at``. Otherwise
+    the check runs inside the running transaction, without recording the use.
     """
     principal = g.get("principal")
     if principal is not None:
@@ -46,6 +47,8 @@ def current_principal() -> Principal:
         raise Problem(401, ("Authorization: Bearer 토큰이 필요합니다", "an Authorization: Bearer token is required"))
     session = get_session()
     own_transaction = not session.in_transaction()
+    if own_transaction:
+        read_only(session)
     try:
         checked = authenticate(session, token, touch=own_transaction)
     except TokenRejected as exc:

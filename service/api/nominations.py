@@ -101,7 +101,7 @@ def _as_is(verdict: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/evaluate")
 class Evaluate(MethodView):
     @requires("evaluate")
-    @blp.arguments(schemas.EvaluateIn)
+    @blp.arguments(schemas.EvaluateIn())  # one instance: no schema (and nested schema) built per request
     @blp.response(200, schemas.EvaluateOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Dry run: the verdict a nomination would get now (stores only the audit entry)."""
