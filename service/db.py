@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -54,7 +55,41 @@ def make_engine(url: str) -> Engine:
                 raise RuntimeError("a write in a read_only() transaction: use begin_write() or write_after_read()")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
+    engine = create_engine(url, pool_size=5, max_overflow=10, hide_parameters=True)
+    _ping_after_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 2.0
+"""A pooled connection idle longer than this is pinged before use (see :func:`_ping_after_idle`)."""
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it has sat idle for a while.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip per request that only matters after
+    a quiet spell, when the server may have restarted or a firewall dropped the connection.
+    Under load a connection comes back within milliseconds; after an idle spell the ping runs
+    and a dead connection is replaced before the request sees it. (A connection broken within
+    the last seconds gives its request a 503 and is replaced; SQLAlchemy also discards the
+    whole pool on a disconnect error.)
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure of the ping means: a new connection
+            raise DisconnectionError("the pooled connection did not answer its ping") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer its ping")
 
 
 BUSY_TIMEOUT_S = 30.0

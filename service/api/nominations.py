@@ -100,7 +100,7 @@ def _as_is(verdict: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/evaluate")
 class Evaluate(MethodView):
-    @requires("evaluate")
+    @requires("evaluate", reads_first=True)
     @blp.arguments(schemas.EvaluateIn())  # one instance: no schema (and nested schema) built per request
     @blp.response(200, schemas.EvaluateOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
