@@ -109,8 +109,9 @@ class Evaluate(MethodView):
         program = _scope_or_422(session, body["program"])
         nominee = body["nominee"]
         screened = nominating.evaluate(
-            session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal()
-        )
+            session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal(),
+            durable_audit=current_app.config.get("EVALUATE_AUDIT_COMMIT", "durable") == "durable",
+        )  # fmt: skip
         return _json_response(
             schemas.EvaluateOut,
             {
