@@ -304,6 +304,23 @@ def datetime_param(session: Session, value: datetime) -> datetime | str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
+def refresh_statistics(database: Database, tables: tuple[str, ...] = ()) -> None:
+    """Let PostgreSQL's planner see what a bulk load changed (``ANALYZE``): without it, right
+    after an import, it plans the facts statement for empty tables (measured: 7 ms instead of
+    0.8 ms per evaluate's facts), and autovacuum, which would do it later, may be off. SQLite
+    is left alone: its statements are written for its planner without statistics (CROSS JOIN
+    fixes their order), and statistics could change that."""
+    if database.is_sqlite:
+        return
+    with database.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if tables:
+            for table in tables:
+                conn.exec_driver_sql(f"ANALYZE {table}")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+
+
 def ping(session: Session) -> None:
     """Ask the database a trivial question; raises when it does not answer. A probe begins a
     read-only transaction, so on SQLite it never waits for (or holds) the write lock."""
