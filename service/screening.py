@@ -57,6 +57,21 @@ class VerdictMaker:
     _quoted: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict)
     _built: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
 
+    @classmethod
+    def shared(cls, ruleset: RuleSet, now: datetime) -> VerdictMaker:
+        """A maker whose engine-call memo is this process's for the rule set's content, kept from
+        one request to the next (batch evaluation: other systems send the same kinds of people
+        again and again). Fired rules are a pure function of (content, the facts read), and the
+        content's sha256 covers the parameters, so a published version starts a memo of its own.
+        Bounded: a memo past SHARED_FIRED_MAX entries, or a 17th content, starts again empty.
+        Built verdicts stay per maker (they carry ``now``)."""
+        fired = _SHARED_FIRED.get(ruleset.sha256)
+        if fired is None or len(fired) > SHARED_FIRED_MAX:
+            if fired is None and len(_SHARED_FIRED) >= 16:
+                _SHARED_FIRED.clear()
+            fired = _SHARED_FIRED[ruleset.sha256] = {}
+        return cls(ruleset, now, _fired=fired)
+
     def verdict(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The contract's verdict for these facts (messages in Korean and English)."""
         key = tuple([facts[name] for name in self.ruleset.fact_keys])
@@ -72,6 +87,11 @@ class VerdictMaker:
         if built is None:
             built = self._built[built_key] = dict(rules.build_verdict(self.ruleset, facts, fired, self.now))
         return dict(built)
+
+
+SHARED_FIRED_MAX = 50_000
+"""Most fact vectors one shared engine-call memo keeps (a key of ~10 small values: a few MiB)."""
+_SHARED_FIRED: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
 
 
 def _quoted_facts(ruleset: RuleSet, fired: frozenset[str]) -> tuple[str, ...]:
