@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -129,6 +129,24 @@ class RRNCipher:
         header = _VERSION + bytes.fromhex(self.key_id)
         nonce = os.urandom(_NONCE_BYTES)
         return header + nonce + AESGCM(self.enc_key).encrypt(nonce, digits.encode("ascii"), _AAD_V2 + header[1:])
+
+    def encrypt_many(self, numbers: Sequence[str]) -> list[bytes]:
+        """:meth:`encrypt` for many numbers (imports): one cipher object and one draw of random
+        nonces for all of them instead of one each (each nonce is still its own 96 random bits)."""
+        header = _VERSION + bytes.fromhex(self.key_id)
+        aad = _AAD_V2 + header[1:]
+        seal = AESGCM(self.enc_key).encrypt
+        nonces = os.urandom(_NONCE_BYTES * len(numbers))
+        out = []
+        for i, digits in enumerate(numbers):
+            nonce = nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES]
+            out.append(header + nonce + seal(nonce, digits.encode("ascii"), aad))
+        return out
+
+    def blind_indexes(self, numbers: Sequence[str]) -> list[str]:
+        """:meth:`blind_index` for many numbers (imports), with the one-shot C HMAC."""
+        key = self.index_key
+        return [hmac.digest(key, digits.encode("ascii"), "sha256").hex() for digits in numbers]
 
     def decrypt(self, blob: bytes) -> str:
         """Decrypt with whichever key of the ring made the ciphertext (raises InvalidTag if none)."""

@@ -131,7 +131,7 @@ def phase_parse(csv_path: Path) -> dict[str, Any]:
 def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict[str, Any]:
     from service.db import get_db
     from service.migrations_runner import upgrade
-    from service.registry_import import RESIDENT_COLUMNS, import_residents, read_csv
+    from service.registry_import import IMPORT_CHUNK, RESIDENT_COLUMNS, import_residents, read_csv
     from service.security import get_cipher
 
     app = _app(url, instance)
@@ -146,7 +146,7 @@ def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict
             database.sessionmaker,
             sampled(read_csv(csv_path, RESIDENT_COLUMNS), samples),
             get_cipher(app),
-            batch_size=2000,
+            batch_size=int(os.environ.get("BENCH_IMPORT_CHUNK", IMPORT_CHUNK)),
         )
         elapsed = time.perf_counter() - t0
         database.engine.dispose()

@@ -145,7 +145,7 @@ def test_crash_half_way_keeps_committed_batches_and_rerun_completes(
 ) -> None:
     rows = [resident(f"4501{d:02d}-2{d:06d}", f"주민{d}", f"H{d}") for d in range(1, 29)]
     lines = list(enumerate(rows, start=2))
-    real = registry_import._write_resident_batch
+    real = registry_import._merge_chunk
     calls = {"n": 0}
 
     def crash_on_second(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -154,12 +154,12 @@ def test_crash_half_way_keeps_committed_batches_and_rerun_completes(
             raise RuntimeError("power failure")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(registry_import, "_write_resident_batch", crash_on_second)
+    monkeypatch.setattr(registry_import, "_merge_chunk", crash_on_second)
     db = get_db(app)
     with pytest.raises(RuntimeError):
         registry_import.import_residents(db.sessionmaker, lines, get_cipher(app), batch_size=10)
     assert len(_stored(app)) == 10
-    monkeypatch.setattr(registry_import, "_write_resident_batch", real)
+    monkeypatch.setattr(registry_import, "_merge_chunk", real)
     result = registry_import.import_residents(db.sessionmaker, lines, get_cipher(app), batch_size=10)
     assert (result.inserted, result.unchanged) == (18, 10)
     assert len(_stored(app)) == 28
