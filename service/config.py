@@ -22,7 +22,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # 413 above 1 MB
     "TIMEZONE": "Asia/Seoul",
     "POLICIES_DIR": str(PROJECT_ROOT / "policies"),
-    "IMPORT_BATCH_SIZE": 2000,
+    # Rows per committed chunk of a registry import (service/registry_import.py); a crash keeps the
+    # chunks committed before it, and the rows of one chunk are held in memory while it is staged.
+    "IMPORT_BATCH_SIZE": 50_000,
     "JSON_AS_ASCII": False,
     # Admin UI (admin_ui/): the session cookie is HttpOnly and SameSite=Lax; Secure is decided
     # by admin_ui.init_app while this is None (on outside development and testing).
@@ -67,6 +69,7 @@ _ENV_KEYS = {
     "OLD_DATA_KEYS": "SEONBYEOL_OLD_DATA_KEYS",
     "AUDIT_RETENTION_DAYS": "SEONBYEOL_AUDIT_RETENTION_DAYS",
     "EVALUATE_AUDIT_COMMIT": "SEONBYEOL_EVALUATE_AUDIT_COMMIT",
+    "IMPORT_BATCH_SIZE": "SEONBYEOL_IMPORT_BATCH_SIZE",
 }
 
 
@@ -116,6 +119,7 @@ def resolve_secrets(config: dict[str, Any], instance_path: Path) -> None:
     config["OLD_DATA_KEYS_BYTES"] = _old_data_keys(config.get("OLD_DATA_KEYS"), data_key)
     config["AUDIT_RETENTION_DAYS"] = audit_retention_days(config.get("AUDIT_RETENTION_DAYS"))
     config["EVALUATE_AUDIT_COMMIT"] = evaluate_audit_commit(config.get("EVALUATE_AUDIT_COMMIT"))
+    config["IMPORT_BATCH_SIZE"] = import_batch_size(config.get("IMPORT_BATCH_SIZE"))
 
 
 def _old_data_keys(value: Any, current: bytes) -> tuple[bytes, ...]:
@@ -164,6 +168,20 @@ def evaluate_audit_commit(value: Any) -> str:
         name = _ENV_KEYS["EVALUATE_AUDIT_COMMIT"]
         raise ConfigError(f"{name}={value!r}: durable 또는 fast여야 합니다 (must be durable or fast)")
     return text
+
+
+def import_batch_size(value: Any) -> int:
+    """SEONBYEOL_IMPORT_BATCH_SIZE as a positive number of rows."""
+    name = _ENV_KEYS["IMPORT_BATCH_SIZE"]
+    if value is None or value == "":
+        return int(DEFAULTS["IMPORT_BATCH_SIZE"])
+    try:
+        rows = int(str(value).strip())
+    except ValueError:
+        rows = 0
+    if rows < 1:
+        raise ConfigError(f"{name}는 1 이상의 정수여야 합니다 ({name} must be a positive whole number of rows)")
+    return rows
 
 
 def database_url(config: dict[str, Any], instance_path: Path) -> str:

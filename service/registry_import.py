@@ -40,8 +40,8 @@ RESIDENT_COLUMNS = (
 RECEIPT_COLUMNS = ("rrn", "resource_category", "received_on", "provider", "quantity")
 MAX_KEPT_REJECTS = 10_000
 IMPORT_CHUNK = 50_000
-"""Resident rows per committed chunk (``IMPORT_BATCH_SIZE``): big enough that staging and merging
-cost little per row, small enough that a chunk's rows stay a few tens of MiB."""
+"""Resident rows per committed chunk (the ``IMPORT_BATCH_SIZE`` default): big enough that staging
+and merging cost little per row, small enough that a chunk costs a few MiB of memory."""
 
 
 class ImportFileError(ValueError):

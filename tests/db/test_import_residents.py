@@ -1,5 +1,6 @@
 """Resident snapshot import: bad rows by line, good rows load, idempotent, nothing lost."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
 from service import registry_import
+from service.crypto import key_id_of
 from service.db import get_db
 from service.models import Resident
 from service.security import get_cipher
@@ -212,3 +214,120 @@ def test_rrn_never_printed_by_import(runner: FlaskCliRunner, tmp_path: Path) -> 
     result = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "r.csv", rows))])
     for row in rows:
         assert row["rrn"][7:] not in result.output
+
+
+# ----------------------------------------------------------------------------- the staged (COPY) path
+
+
+def _people(count: int, start: int = 0) -> list[dict[str, str]]:
+    """``count`` valid, distinct residents."""
+    return [
+        resident(f"4501{d % 28 + 1:02d}-2{d:06d}", f"주민{d}", f"H{d // 2}", "head" if d % 2 == 0 else "member")
+        for d in range(start, start + count)
+    ]
+
+
+def _import(app: Flask, rows: list[dict[str, str]], batch_size: int) -> registry_import.ImportResult:
+    return registry_import.import_residents(
+        get_db(app).sessionmaker, list(enumerate(rows, start=2)), get_cipher(app), batch_size=batch_size
+    )
+
+
+@pytest.mark.usefixtures("district")
+def test_chunks_count_inserts_updates_unchanged_and_rejects_across_boundaries(app: Flask) -> None:
+    first = _people(25)
+    result = _import(app, first, batch_size=10)  # chunks of 10, 10 and 5 rows
+    assert (result.read, result.inserted, result.updated, result.unchanged, result.rejected) == (25, 25, 0, 0, 0)
+    with get_db(app).session() as s:
+        ids = [r.name for r in s.scalars(select(Resident).order_by(Resident.id))]
+    assert ids == [r["name"] for r in first], "rows are stored in file order"
+
+    second = [dict(r) for r in first[:20]] + _people(6, start=100)  # 20 known + 6 new, 26 rows: 3 chunks
+    for i in (3, 9, 10, 19):  # changes on both sides of the 10-row boundaries
+        second[i]["address"] = f"서울특별시 성동구 왕십리로 {i}"
+    second.insert(14, resident("451332-2345678", "날짜없음"))  # a reject in the middle of a chunk
+    second.insert(5, dict(second[2]))  # a repeat of line 4 in the same chunk (line 7); the reject is now line 17
+    result = _import(app, second, batch_size=10)
+    assert (result.read, result.inserted, result.updated, result.unchanged, result.rejected) == (28, 6, 4, 16, 2)
+    assert [line for line, _ in result.rejects] == [7, 17]
+    assert "(duplicate of line 4)" in result.rejects[0][1] and "birth date" in result.rejects[1][1]
+    with get_db(app).session() as s:
+        stored = {r.name: r for r in s.scalars(select(Resident))}
+    assert len(stored) == 31
+    assert {n for n, r in stored.items() if "왕십리로" in r.address} == {first[i]["name"] for i in (3, 9, 10, 19)}
+    changed = stored[first[3]["name"]]
+    assert changed.row_digest == registry_import.resident_digest(changed), "the stored digest is the fields' digest"
+
+    again = _import(app, second, batch_size=7)  # other boundaries: still nothing to write
+    assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 26, 2)
+
+
+@pytest.mark.usefixtures("district")
+def test_a_failed_merge_leaves_the_chunk_out_and_later_chunks_unstaged(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _people(30)
+    real = registry_import._merge_chunk
+    merged: list[int] = []
+
+    def fail_second(session, cipher, staged, digits):  # type: ignore[no-untyped-def]
+        merged.append(staged)
+        if len(merged) == 2:
+            raise RuntimeError("disk full")
+        return real(session, cipher, staged, digits)
+
+    monkeypatch.setattr(registry_import, "_merge_chunk", fail_second)
+    with pytest.raises(RuntimeError, match="disk full"):
+        _import(app, rows, batch_size=10)
+    assert len(merged) == 2, "no chunk is merged after a failed one"
+    assert len(_stored(app)) == 10
+    monkeypatch.setattr(registry_import, "_merge_chunk", real)
+    result = _import(app, rows, batch_size=10)
+    assert (result.inserted, result.unchanged) == (20, 10)
+
+
+def test_fast_validation_agrees_with_parse_resident_row() -> None:
+    """The bulk path's inlined checks accept exactly what parse_resident_row accepts, with the same values,
+    the same digest, and the same message for what it rejects."""
+    today = date(2026, 11, 25)
+    rows = [*GOOD, *(row for row, _ in BAD)]
+    variants: list[dict[str, str]] = []
+    for base in GOOD:
+        for column, values in {
+            "rrn": [" 4503122345678 ", "450312-234567", "450230-2345678", "450312-9345678", "٤٥٠٣١٢-2345678"],
+            "birth_date": ["19450312", "1945-03-12 ", "2030-01-01", ""],
+            "sex": ["m", " F ", "X", ""],
+            "name": ["", " ", "가" * 100, "가" * 101],
+            "household_id": ["", "h" * 64, "h" * 65],
+            "relation": ["Head", " member "],
+            "dong_code": ["112005600", "1120056000 ", "١١٢٠٠٥٦٠٠٠"],
+            "address": ["", "a" * 300, "a" * 301],
+            "status": ["deceased", "moved_out", "Active", "active"],
+            "status_date": ["", "2026-11-25", "2026-11-26", "1900-01-01", "2026/01/01"],
+        }.items():
+            for value in values:
+                variants.append({**base, column: value})
+    variants.append({"__error__": "CSV 형식 오류"})
+    for row in [*rows, *variants]:
+        try:
+            expected = registry_import.parse_resident_row(row, today)
+        except registry_import.RowError as exc:
+            with pytest.raises(registry_import.RowError) as caught:
+                registry_import._clean_resident(row, today)
+            assert str(caught.value) == str(exc), row
+            continue
+        clean = registry_import._clean_resident(row, today)
+        wanted = ("name", "birth_date", "sex", "household_key", "relation", "dong_code", "address", "status",
+                  "status_date")  # fmt: skip
+        assert clean == (expected["rrn"].digits, *(expected[k] for k in wanted)), row
+        assert registry_import._clean_digest(clean) == registry_import._digest(expected)
+
+
+def test_bulk_index_and_encryption_match_the_single_ones(app: Flask) -> None:
+    cipher = get_cipher(app)
+    numbers = [r["rrn"].replace("-", "") for r in GOOD] * 2
+    assert cipher.blind_indexes(numbers) == [cipher.blind_index(n) for n in numbers]
+    blobs = cipher.encrypt_many(numbers)
+    assert [cipher.decrypt(b) for b in blobs] == numbers
+    assert len({b[5:17] for b in blobs}) == len(blobs), "every ciphertext has its own nonce"
+    assert {key_id_of(b) for b in blobs} == {cipher.key_id}

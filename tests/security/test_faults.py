@@ -40,11 +40,11 @@ def _env(database_url: str) -> dict[str, str]:
             clock.FROZEN_NOW_VAR: FROZEN_NOW}  # fmt: skip
 
 
-def _cli(database_url: str, workdir: Path, *args: str) -> subprocess.Popen[bytes]:
+def _cli(database_url: str, workdir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """``seonbyeol ARGS`` in its own process (output in workdir/cli-*.log), for a test to kill."""
     with (workdir / f"cli-{args[0]}-{time.monotonic_ns()}.log").open("wb") as log:
-        return subprocess.Popen([sys.executable, "-m", "service.cli", *args], env=_env(database_url), cwd=workdir,
-                                stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen([sys.executable, "-m", "service.cli", *args], env={**_env(database_url), **(env or {})},
+                                cwd=workdir, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 
 def _wait_for(condition: Any, what: str, process: subprocess.Popen[bytes] | None = None, limit: float = 120) -> Any:
@@ -204,13 +204,15 @@ def _count(engine: Engine, model: type) -> int:
 def test_an_import_killed_mid_way_completes_on_rerun(
     app: Flask, runner: FlaskCliRunner, database_url: str, tmp_path: Path
 ) -> None:
-    total, batch = 30_000, 2000  # the command's batch: IMPORT_BATCH_SIZE's default
+    total, batch = 30_000, 2000  # the command's chunk (SEONBYEOL_IMPORT_BATCH_SIZE): 15 chunks to kill it among
     app.config["IMPORT_BATCH_SIZE"] = batch  # the re-runs below too (the fixture's 50 would make them slow)
     rows = _residents(total)
     csv_path = write_csv(tmp_path / "big.csv", rows)
     engine = make_engine(app.config["SQLALCHEMY_URL"])
     try:
-        command = _cli(database_url, tmp_path, "import-residents", str(csv_path))
+        command = _cli(
+            database_url, tmp_path, "import-residents", str(csv_path), env={"SEONBYEOL_IMPORT_BATCH_SIZE": str(batch)}
+        )
         try:
             loaded = _wait_for(lambda: _count(engine, Resident), "a first batch was committed", command)
             os.kill(command.pid, signal.SIGKILL)
