@@ -247,6 +247,8 @@ def _clean_resident(row: dict[str, str], today: date) -> tuple[Any, ...]:
             digits = match.group(1) + match.group(2)
             century = rrn_mod._CENTURY.get(digits[6])
             if century is not None:
+                born: date | None
+                birth: date | None
                 try:
                     born = date(century + int(digits[0:2]), int(digits[2:4]), int(digits[4:6]))
                     birth = date.fromisoformat((row.get("birth_date") or "").strip())
@@ -417,9 +419,10 @@ def _merge_chunk(session: Session, cipher: RRNCipher, staged: int, digits: list[
     now = bindparam("now", utcnow(), type_=Resident.__table__.c.updated_at.type)
     if digits:  # a key rotation is under way: these people's stored rows move to the current key first
         keys.person_indexes(session, cipher, digits)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    updated = session.execute(text(_UPDATE_SQL if postgres else _UPDATE_SQLITE).bindparams(now)).rowcount
-    inserted = session.execute(text(_INSERT_SQL).bindparams(now)).rowcount
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    updated = connection.execute(text(_UPDATE_SQL if postgres else _UPDATE_SQLITE).bindparams(now)).rowcount
+    inserted = connection.execute(text(_INSERT_SQL).bindparams(now)).rowcount
     session.commit()
     return inserted, updated, staged - inserted - updated
 
