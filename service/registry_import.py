@@ -423,6 +423,8 @@ def _merge_chunk(session: Session, cipher: RRNCipher, staged: int, digits: list[
     postgres = connection.dialect.name == "postgresql"
     updated = connection.execute(text(_UPDATE_SQL if postgres else _UPDATE_SQLITE).bindparams(now)).rowcount
     inserted = connection.execute(text(_INSERT_SQL).bindparams(now)).rowcount
+    if not postgres:  # PostgreSQL drops the staging table at commit; SQLite's stays with the connection
+        connection.exec_driver_sql(f"DELETE FROM temp.{_STAGE}")
     session.commit()
     return inserted, updated, staged - inserted - updated
 
