@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, Table, delete, func, insert, select, text
+from sqlalchemy import CursorResult, Select, Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from . import access, clock
 from .config import MIN_AUDIT_RETENTION_DAYS
 from .errors import Invalid
 from .models import AuditEntry, AuditReport, utcnow
+from .models.base import UTCDateTime
 from .security import Principal
 
 CLI = Principal("cli", 0, "", "", "admin")
@@ -71,6 +72,55 @@ def record(
     ]
     if rows:
         session.execute(insert(AuditEntry), rows)
+
+
+_SEP = "\x1f"  # the unit separator: never in a blind index or a masked RRN
+_MANY_PG = text(
+    "INSERT INTO audit_entries (at, actor, institution_code, role, action, subject_index, subject_masked, target, "
+    "detail, request_id) SELECT :at, :actor, :institution_code, :role, :action, s.i, s.m, :target, "
+    "CAST(:detail AS jsonb), :request_id FROM unnest(string_to_array(:indexes, :sep), "
+    "string_to_array(:masked, :sep)) WITH ORDINALITY AS s(i, m, k) ORDER BY s.k"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
+def record_many(
+    session: Session,
+    principal: Principal,
+    action: str,
+    indexes: Sequence[str | None],
+    masked: Sequence[str | None],
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """What :func:`record` writes, one entry per subject ``(indexes[k], masked[k])``, for tens of
+    thousands of subjects (a re-screening of a whole program). On PostgreSQL one
+    ``INSERT … SELECT`` over the subjects sent as two text parameters (split on the server): no
+    bind processing per row and no array to adapt value by value; elsewhere a Core executemany."""
+    from .logging_setup import current_request_id
+
+    if len(indexes) != len(masked):
+        raise ValueError("indexes and masked differ in length")
+    if not indexes:
+        return
+    now = utcnow()
+    common = {
+        "at": now, "actor": principal.actor, "institution_code": principal.institution_code or None,
+        "role": principal.role, "action": action, "target": target, "request_id": current_request_id(),
+    }  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        joined = [_SEP.join(v or "" for v in values) for values in (indexes, masked)]
+        if all(j.count(_SEP) == len(indexes) - 1 for j in joined) and all(indexes) and all(masked):
+            session.execute(
+                _MANY_PG,
+                {**common, "detail": json.dumps(detail or {}, ensure_ascii=False), "sep": _SEP,
+                 "indexes": joined[0], "masked": joined[1]},
+            )  # fmt: skip
+            return
+    rows = [
+        {**common, "detail": detail or {}, "subject_index": index, "subject_masked": mask}
+        for index, mask in zip(indexes, masked, strict=True)
+    ]
+    session.execute(insert(AuditEntry.__table__), rows)
 
 
 # --------------------------------------------------------------------------- search and export

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,7 +126,14 @@ class NominationState:
 
 
 def _before(items: dict[int, Accepted], before: int | None) -> list[Accepted]:
-    return sorted((a for a in items.values() if before is None or a.id < before), key=lambda a: a.id)
+    found = [a for a in items.values() if before is None or a.id < before]
+    if len(found) > 1:  # mostly one (the person's own nomination) or none
+        found.sort(key=_by_id)
+    return found
+
+
+def _by_id(item: Accepted) -> int:
+    return item.id
 
 
 _ACCEPTED_HERE = "n.program_id = :program_id AND n.status <> 'cancelled' AND n.current_outcome <> 'ineligible'"
@@ -182,6 +189,13 @@ _RECEIPTS = Statement(
     f"WHERE c.rrn_index = h.rrn_index AND h.household_key IN {_HOUSEHOLDS_OF} "
     "AND c.category_code = :category_code AND c.received_on >= :since GROUP BY h.household_key"
 )
+# The same statements for "every nomination of the program" (a whole-program re-screening): the
+# people are selected on the server instead of being sent as a list of 100,000 values, and the
+# planner joins tables it has statistics for. All the program's nominations, whatever their
+# status: a superset of the candidates even if one is cancelled meanwhile (extra rows are ignored).
+_PROGRAM_PEOPLE = "(SELECT pn.rrn_index FROM nominations pn WHERE pn.program_id = :program_id)"
+_MEMBERS_OF_PROGRAM = Statement(_MEMBERS.sql.replace("{text_list:people}", _PROGRAM_PEOPLE))
+_RECEIPTS_OF_PROGRAM = Statement(_RECEIPTS.sql.replace("{text_list:people}", _PROGRAM_PEOPLE))
 
 
 def registry_facts(
@@ -190,6 +204,7 @@ def registry_facts(
     candidates: Iterable[Candidate],
     lookback_days: int,
     today: date,
+    of_program: bool = False,
 ) -> dict[str, RegistryFacts]:
     """Resident, household and receipt facts for each distinct RRN (keyed by blind index).
 
@@ -197,11 +212,15 @@ def registry_facts(
     households (the people themselves included, with a flag saying whether their dong is in the
     program's district), the households' receipts of the program's category within the
     look-back window, and the accepted nominations of the people or households elsewhere.
+    ``of_program``: the candidates are nominations of the program (a whole-program
+    re-screening), selected on the server rather than sent as a list.
     """
     scope = scope_of(program)
     indexes = sorted({c.rrn_index for c in candidates})
     members: dict[str, list[_Member]] = defaultdict(list)
-    for row in _MEMBERS.rows(session, {"people": indexes, "district_id": scope.district_id}):
+    people: dict[str, Any] = {"program_id": scope.id} if of_program else {"people": indexes}
+    statement = _MEMBERS_OF_PROGRAM if of_program else _MEMBERS
+    for row in statement.rows(session, {**people, "district_id": scope.district_id}):
         members[row[1]].append(
             _Member(row[0], row[1], row[2], row[3], row[4], row[5], row[6], as_date(row[7]), bool(row[8]))
         )
@@ -210,11 +229,11 @@ def registry_facts(
     since = date_param(session, today - timedelta(days=lookback_days))
     receipts = {
         household: int(count)
-        for household, count in _RECEIPTS.rows(
-            session, {"people": indexes, "category_code": scope.category_code, "since": since}
+        for household, count in (_RECEIPTS_OF_PROGRAM if of_program else _RECEIPTS).rows(
+            session, {**people, "category_code": scope.category_code, "since": since}
         )
     }
-    elsewhere = _nominated_elsewhere(session, scope, indexes, sorted(members))
+    elsewhere = _nominated_elsewhere(session, scope, None if of_program else (indexes, sorted(members)))
     by_person: dict[str, set[ElsewhereNomination]] = defaultdict(set)
     by_household: dict[str, set[ElsewhereNomination]] = defaultdict(set)
     for o in elsewhere:
@@ -296,16 +315,23 @@ _ELSEWHERE = Statement(
     "UNION SELECT n.id, n.rrn_index, n.household_key, p.code, p.name FROM programs p CROSS JOIN nominations n "
     f"WHERE n.program_id = p.id AND {_OPEN_ELSEWHERE} AND n.household_key IN {{text_list:households}}"
 )
+_ELSEWHERE_OF_PROGRAM = Statement(
+    _ELSEWHERE.sql.replace("{text_list:people}", _PROGRAM_PEOPLE).replace(
+        "{text_list:households}", _HOUSEHOLDS_OF.replace("{text_list:people}", _PROGRAM_PEOPLE)
+    )
+)
 
 
 def _nominated_elsewhere(
-    session: Session, program: ProgramScope, indexes: Sequence[str], household_keys: Sequence[str]
+    session: Session, program: ProgramScope, people: tuple[Sequence[str], Sequence[str]] | None
 ) -> set[ElsewhereNomination]:
-    """Open or confirmed, not ineligible nominations of these people or households in the
-    district's other open programs of the same resource category (the seed's "one household
-    gets kimchi from several sources")."""
-    params = {"category_id": program.category_id, "program_id": program.id, "people": indexes,
-              "households": household_keys}  # fmt: skip
+    """Open or confirmed, not ineligible nominations of these people or households (None: the
+    program's nominees and their households) in the district's other open programs of the same
+    resource category (the seed's "one household gets kimchi from several sources")."""
+    params: dict[str, Any] = {"category_id": program.category_id, "program_id": program.id}
+    if people is None:
+        return {ElsewhereNomination(*row) for row in _ELSEWHERE_OF_PROGRAM.rows(session, params)}
+    params.update(people=people[0], households=people[1])
     return {ElsewhereNomination(*row) for row in _ELSEWHERE.rows(session, params)}
 
 
@@ -356,8 +382,9 @@ class StaleScope(LookupError):
     """The program is no longer what the scope says (a new rule-set version): read it again."""
 
 
-@dataclass(frozen=True)
-class _Member:
+class _Member(NamedTuple):
+    """A household member as the facts read it (a tuple: a whole-program run makes 200,000)."""
+
     rrn_index: str
     household_key: str
     name: str
