@@ -64,7 +64,7 @@ def _judge(
     registry = registry_facts(session, program, candidates, lookback_days(ruleset), now.date())
     households = sorted({f.household_key for f in registry.values() if f.household_key})
     state = load_nomination_state(session, program, sorted(set(indexes)), households)
-    maker = VerdictMaker(ruleset, now)
+    maker = VerdictMaker.shared(ruleset, now)
     out: list[Judged] = []
     next_id = 2**62  # placeholder ids for rows not yet stored: later than every stored one
     for nominee, candidate in zip(nominees, candidates, strict=True):
@@ -85,7 +85,7 @@ def _dry_run(
     """Judge the batch and record the access to every nominee; store nothing else."""
     judged = _judge(session, cipher, program, nominees, principal, each_alone=each_alone)
     detail = {"batch": len(judged)} if each_alone else {"batch": len(judged), "preview": True}
-    audit.record(
+    audit.record_bulk(
         session, principal, "evaluate", [(j.rrn_index, j.nominee.number.masked) for j in judged],
         target=f"program:{program.code}", detail=detail,
     )  # fmt: skip

@@ -103,6 +103,8 @@ def _run_import(file: Path, kind: str) -> None:
             )
     except ri.ImportFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
+    if result.inserted or result.updated:
+        db_mod.refresh_statistics(database, ("residents",) if kind == "residents" else ("receipts",))
     _audit_cli(
         f"registry.import_{kind}", f"file:{file.name}",
         {"read": result.read, "inserted": result.inserted, "updated": result.updated,

@@ -42,6 +42,12 @@ DEFAULTS: dict[str, Any] = {
     # Access records (service/audit.py): kept at least two years (the safety-measures standard);
     # below MIN_AUDIT_RETENTION_DAYS start-up refuses.
     "AUDIT_RETENTION_DAYS": 1095,
+    # The access record of a dry-run evaluate is committed before the answer either way; "durable"
+    # waits for the database's disk flush (PostgreSQL synchronous_commit), "fast" does not: on
+    # PostgreSQL a database-server crash may then lose the last fraction of a second of evaluate
+    # records (SQLite's WAL with synchronous=NORMAL gives that guarantee already). Nominations,
+    # status changes and every other write stay durable.
+    "EVALUATE_AUDIT_COMMIT": "durable",
 }
 MIN_AUDIT_RETENTION_DAYS = 730
 
@@ -60,6 +66,7 @@ _ENV_KEYS = {
     # Key rotation (service/keys.py): previous data keys, comma-separated, newest first.
     "OLD_DATA_KEYS": "SEONBYEOL_OLD_DATA_KEYS",
     "AUDIT_RETENTION_DAYS": "SEONBYEOL_AUDIT_RETENTION_DAYS",
+    "EVALUATE_AUDIT_COMMIT": "SEONBYEOL_EVALUATE_AUDIT_COMMIT",
 }
 
 
@@ -108,6 +115,7 @@ def resolve_secrets(config: dict[str, Any], instance_path: Path) -> None:
     config["DATA_KEY_BYTES"] = data_key
     config["OLD_DATA_KEYS_BYTES"] = _old_data_keys(config.get("OLD_DATA_KEYS"), data_key)
     config["AUDIT_RETENTION_DAYS"] = audit_retention_days(config.get("AUDIT_RETENTION_DAYS"))
+    config["EVALUATE_AUDIT_COMMIT"] = evaluate_audit_commit(config.get("EVALUATE_AUDIT_COMMIT"))
 
 
 def _old_data_keys(value: Any, current: bytes) -> tuple[bytes, ...]:
@@ -144,6 +152,18 @@ def audit_retention_days(value: Any) -> int:
             f"(access records are kept at least {MIN_AUDIT_RETENTION_DAYS} days)"
         )
     return days
+
+
+EVALUATE_AUDIT_COMMITS = ("durable", "fast")
+
+
+def evaluate_audit_commit(value: Any) -> str:
+    """SEONBYEOL_EVALUATE_AUDIT_COMMIT: ``durable`` (the default) or ``fast``."""
+    text = str(value or DEFAULTS["EVALUATE_AUDIT_COMMIT"]).strip().lower()
+    if text not in EVALUATE_AUDIT_COMMITS:
+        name = _ENV_KEYS["EVALUATE_AUDIT_COMMIT"]
+        raise ConfigError(f"{name}={value!r}: durable 또는 fast여야 합니다 (must be durable or fast)")
+    return text
 
 
 def database_url(config: dict[str, Any], instance_path: Path) -> str:

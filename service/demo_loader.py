@@ -89,6 +89,7 @@ def load_demo(
     echo(f"수혜 이력 {receipts.inserted + receipts.unchanged}건 (receipts)")
     coordinator = next(i["code"] for i in district["institutions"] if i["kind"] == "department")
     _programs_and_nominations(app, rows, echo, place, coordinator)
+    db_mod.refresh_statistics(database)
     with database.session() as session:
         audit.record(
             session, audit.CLI, "demo.load", target=f"district:{district['district']['code']}",

@@ -98,6 +98,20 @@ def _too_many(exc: RateLimitExceeded) -> Response:
     return response
 
 
+def _unless_off(view: Callable[..., Any], decorate: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Any:
+    """The view limited, or the bare view while the setting is ``off`` (read per request, so a
+    changed setting applies at once; off, a request pays no limiter work at all)."""
+    limited = decorate(view)
+
+    @functools.wraps(view)
+    def dispatch(*args: Any, **kwargs: Any) -> Any:
+        if _is_off():
+            return view(*args, **kwargs)
+        return limited(*args, **kwargs)
+
+    return dispatch
+
+
 def init_app(app: Flask) -> None:
     """Limit the screening views (call after the API blueprints are registered)."""
     parse_setting(app.config.get("RATE_LIMIT"))  # refuse a bad setting at start-up
@@ -119,5 +133,8 @@ def init_app(app: Flask) -> None:
     for endpoint in LIMITED_ENDPOINTS:
         if endpoint not in app.view_functions:
             raise RuntimeError(f"rate-limited endpoint {endpoint} is not registered")
-        app.view_functions[endpoint] = decorate(app.view_functions[endpoint])
+        app.view_functions[endpoint] = _unless_off(app.view_functions[endpoint], decorate)
+    # Every limit is a decorated one (above), so the extension's check before every request (for
+    # default and application-wide limits, of which there are none) would only cost time.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     app.register_error_handler(RateLimitExceeded, _too_many)

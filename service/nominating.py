@@ -13,7 +13,7 @@ Duplicates and households are race-proof across processes:
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,12 +38,15 @@ def evaluate(
     number: RRN,
     name: str,
     principal: Principal,
+    durable_audit: bool = True,
 ) -> Screened:
     """Dry run: the verdict a nomination would get now; only the audit entry is stored.
 
     The reads run in a read-only transaction (on SQLite it does not take the write lock, so
     evaluations of several workers run at once); the audit entry is then written in a short
-    write transaction and committed before this returns, i.e. before the answer is sent.
+    write transaction and committed before this returns, i.e. before the answer is sent;
+    ``durable_audit`` False (``SEONBYEOL_EVALUATE_AUDIT_COMMIT=fast``) does not wait for
+    PostgreSQL's disk flush of that commit (service/config.py says what that risks).
     """
     access.require(principal, "evaluate")
     if cipher.previous:
@@ -54,6 +57,9 @@ def evaluate(
     read_only(session)
     screened = screen_candidate(session, program, candidate, clock.now())
     write_after_read(session)
+    if not durable_audit and session.get_bind().dialect.name == "postgresql":
+        # committed (and visible) before the answer, without waiting for the disk flush
+        session.execute(text("SET LOCAL synchronous_commit = off"))
     audit.record(
         session, principal, "evaluate", [(candidate.rrn_index, number.masked)], target=f"program:{program.code}",
         detail={"outcome": screened.verdict["outcome"]},

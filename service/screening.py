@@ -8,6 +8,7 @@ fact vectors in a bulk run are evaluated once. It knows nothing of HTTP requests
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +60,21 @@ class VerdictMaker:
     _built: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
     _read: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
 
+    @classmethod
+    def shared(cls, ruleset: RuleSet, now: datetime) -> VerdictMaker:
+        """A maker whose engine-call memo is this process's for the rule set's content, kept from
+        one request to the next (batch evaluation: other systems send the same kinds of people
+        again and again). Fired rules are a pure function of (content, the facts read), and the
+        content's sha256 covers the parameters, so a published version starts a memo of its own.
+        Bounded: a memo past SHARED_FIRED_MAX entries, or a 17th content, starts again empty.
+        Built verdicts stay per maker (they carry ``now``)."""
+        fired = _SHARED_FIRED.get(ruleset.sha256)
+        if fired is None or len(fired) > SHARED_FIRED_MAX:
+            if fired is None and len(_SHARED_FIRED) >= 16:
+                _SHARED_FIRED.clear()
+            fired = _SHARED_FIRED[ruleset.sha256] = {}
+        return cls(ruleset, now, _fired=fired)
+
     def verdict(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The contract's verdict for these facts (messages in Korean and English)."""
         read = self._read
@@ -77,6 +93,11 @@ class VerdictMaker:
         if built is None:
             built = self._built[built_key] = dict(rules.build_verdict(self.ruleset, facts, fired, self.now))
         return dict(built)
+
+
+SHARED_FIRED_MAX = 50_000
+"""Most fact vectors one shared engine-call memo keeps (a key of ~10 small values: a few MiB)."""
+_SHARED_FIRED: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
 
 
 def _values_of(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
@@ -132,8 +153,23 @@ def screen_candidate(
         ruleset = fixed or program_ruleset(program)
         registry, state = person_facts(session, program, candidate, lookback_days(ruleset), now.date())
     facts = assemble_facts(candidate, registry, state)
-    verdict = VerdictMaker(ruleset, now).verdict(facts)
+    verdict = VerdictMaker(ruleset, now, _fired=_fired_memo(ruleset)).verdict(facts)
     return Screened(verdict, facts, ruleset, registry.household_key)
+
+
+_FIRED: weakref.WeakKeyDictionary[RuleSet, dict[tuple[Any, ...], frozenset[str]]] = weakref.WeakKeyDictionary()
+MAX_MEMO = 65_536
+
+
+def _fired_memo(ruleset: RuleSet) -> dict[tuple[Any, ...], frozenset[str]]:
+    """The process's memo of engine results for one rule set (by identity: a republished or
+    simulated rule set is another object, so never meets an old result), shared by single
+    evaluations: the facts a rule set reads take few distinct values, so most single
+    evaluations need no engine call at all. Bounded: emptied when full."""
+    memo = _FIRED.get(ruleset)
+    if memo is None or len(memo) >= MAX_MEMO:
+        memo = _FIRED[ruleset] = {}
+    return memo
 
 
 def same_verdict(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import clock
 from .crypto import RRNCipher, token_hash
+from .db import Statement, datetime_param, write_after_read
 from .models import ROLES, ApiToken, Institution, User
 
 _hasher = PasswordHasher()
@@ -130,41 +131,43 @@ class Authenticated:
     token_prefix: str | None
 
 
+_TOKEN_LOOKUP = Statement(
+    "SELECT t.id, t.name, t.role, t.prefix, i.id, i.code, i.name, "
+    "t.revoked_at IS NOT NULL, t.expires_at IS NOT NULL AND t.expires_at <= :now, "
+    "t.last_used_at IS NULL OR t.last_used_at <= :due "
+    "FROM api_tokens t JOIN institutions i ON i.id = t.institution_id WHERE t.token_hash = :token_hash"
+)
+_TOKEN_TOUCH = Statement(
+    "UPDATE api_tokens SET last_used_at = :now WHERE id = :id AND (last_used_at IS NULL OR last_used_at <= :due)"
+)
+
+
 def authenticate(session: Session, token: str, touch: bool = True) -> Authenticated:
     """The principal of a bearer token, checked against the database on every call.
 
     Nothing is cached: one indexed lookup (by the token's hash) reads ``revoked_at`` and
     ``expires_at`` each time, so a revocation or an expiry holds at once in every worker and
-    on every host. With ``touch``, ``last_used_at`` is written when it is more than a minute
-    old (a conditional UPDATE: concurrent requests write it once), not on every request.
+    on every host. The lookup is a read (it runs in whatever transaction the session has, a
+    read-only one on the request path) and compares the times in SQL. With ``touch``,
+    ``last_used_at`` is written when it is more than a minute old (a conditional UPDATE:
+    concurrent requests write it once), switching a read-only transaction to a writer only then.
     """
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         raise TokenRejected("unknown")
-    row = session.execute(
-        select(
-            ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.prefix, ApiToken.revoked_at, ApiToken.expires_at,
-            ApiToken.last_used_at, Institution.id.label("institution_id"), Institution.code,
-            Institution.name.label("iname"),
-        )
-        .join(Institution, Institution.id == ApiToken.institution_id)
-        .where(ApiToken.token_hash == token_hash(token))
-    ).one_or_none()  # fmt: skip
-    if row is None:
-        raise TokenRejected("unknown")
     now = clock.utcnow()
-    if row.revoked_at is not None:
+    times = {"now": datetime_param(session, now), "due": datetime_param(session, now - TOUCH_INTERVAL)}
+    rows = _TOKEN_LOOKUP.rows(session, {"token_hash": token_hash(token), **times})
+    if not rows:
+        raise TokenRejected("unknown")
+    token_id, name, role, prefix, institution_id, code, iname, revoked, expired, due = rows[0]
+    if revoked:
         raise TokenRejected("revoked")
-    if row.expires_at is not None and row.expires_at <= now:
+    if expired:
         raise TokenRejected("expired")
-    if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL):
-        session.execute(
-            update(ApiToken)
-            .where(ApiToken.id == row.id)
-            .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOUCH_INTERVAL))
-            .values(last_used_at=now)
-        )
-    principal = Principal(f"token:{row.name}", row.institution_id, row.code, row.iname, row.role)
-    return Authenticated(principal, row.prefix)
+    if touch and due:
+        write_after_read(session)
+        _TOKEN_TOUCH.execute(session, {"id": token_id, **times})
+    return Authenticated(Principal(f"token:{name}", institution_id, code, iname, role), prefix)
 
 
 def principal_for_token(session: Session, token: str) -> Principal | None:

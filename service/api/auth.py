@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import g, request
 
 from .. import access
-from ..db import get_session
+from ..db import get_session, is_read_only, read_only
 from ..programs import get_program
 from ..security import Principal, TokenRejected, authenticate
 from .problems import Problem
@@ -31,12 +31,16 @@ def bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def current_principal() -> Principal:
+def current_principal(keep_reading: bool = False) -> Principal:
     """The caller of this request; 401 without a valid (known, unrevoked, unexpired) token.
 
-    The token is checked in a short transaction of its own, committed at once (it may record
-    ``last_used_at``), when the request's session has not started one yet; otherwise inside the
-    running one, without recording the use.
+    The token is checked in a short read-only transaction of its own (on SQLite it takes no
+    write lock), committed at once, when the request's session has not started one yet; it
+    becomes a writer only in the minute's one request that records ``last_used_at``. Otherwise
+    the check runs inside the running transaction, without recording the use.
+
+    ``keep_reading``: leave the read-only transaction open for a view that reads next (evaluate),
+    instead of ending it here and beginning another; a view that writes must not ask for it.
     """
     principal = g.get("principal")
     if principal is not None:
@@ -46,13 +50,15 @@ def current_principal() -> Principal:
         raise Problem(401, ("Authorization: Bearer 토큰이 필요합니다", "an Authorization: Bearer token is required"))
     session = get_session()
     own_transaction = not session.in_transaction()
+    if own_transaction:
+        read_only(session)
     try:
         checked = authenticate(session, token, touch=own_transaction)
     except TokenRejected as exc:
         if own_transaction:
             session.rollback()
         raise Problem(401, _REJECTED[exc.reason]) from None
-    if own_transaction:
+    if own_transaction and not (keep_reading and is_read_only(session)):
         session.commit()
     g.principal = checked.principal
     # for the access log (service/logging_setup.py): who, never the token itself
@@ -64,12 +70,14 @@ def current_principal() -> Principal:
     return checked.principal
 
 
-def requires(action: str, manages_program: bool = False) -> Callable[[F], F]:
+def requires(action: str, manages_program: bool = False, reads_first: bool = False) -> Callable[[F], F]:
     """Allow the view only to callers whose role may attempt ``action`` in the one access
     policy (401 without a token, 403 otherwise); object scope is checked by the service.
 
     ``manages_program``: the path's program (``code``) must be one the caller manages, checked
     before the body is parsed, so that a caller who may not change it gets 403, not 422.
+    ``reads_first``: the view begins with reads (evaluate): the token's read-only transaction
+    stays open for them (see :func:`current_principal`).
     """
     if action not in access.ACTIONS:
         raise KeyError(f"unknown action {action!r}")
@@ -77,7 +85,7 @@ def requires(action: str, manages_program: bool = False) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = current_principal()
+            principal = current_principal(keep_reading=reads_first)
             access.require(principal, action)
             if manages_program:
                 access.require_manager(principal, get_program(get_session(), kwargs["code"]))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Response, current_app
+from flask.json.provider import DefaultJSONProvider
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
@@ -98,10 +100,47 @@ def _as_is(verdict: dict[str, Any]) -> dict[str, Any]:
     return verdict
 
 
+def _batch_response(code: str, judged: list[batch.Judged], english: bool) -> Response:
+    """The batch answer: what :func:`_json_response` gives for BatchEvaluateOut (the same bytes: a
+    test compares both), with each distinct verdict localised, reduced and encoded once. A batch's
+    verdicts are copies sharing their parts (VerdictMaker memoises the builds), so a verdict is
+    known by its scalars and the identity of its parts; 1,000 nominees have a few dozen."""
+    localise = serialize.localise if english else _as_is  # the language is the request's: ask once
+    provider = current_app.json
+    plain = isinstance(provider, DefaultJSONProvider) and provider.compact is not False and not current_app.debug
+    if not plain or not provider.sort_keys:  # another layout of the app's JSON: the general path
+        items = [{"nominee": {"rrn": j.nominee.number.masked, "name": j.nominee.name}, "verdict": localise(j.verdict)}
+                 for j in judged]  # fmt: skip
+        return _json_response(schemas.BatchEvaluateOut, {"program": code, "items": items})
+
+    def dumps(value: Any) -> str:
+        return provider.dumps(value, separators=(",", ":"))
+
+    if [name for name, _ in _plan(schemas.NomineeOut)] != ["rrn", "name"]:
+        raise RuntimeError("NomineeOut changed: _batch_response encodes its two strings itself")
+    string = json.encoder.encode_basestring_ascii if provider.ensure_ascii else json.encoder.encode_basestring
+    verdict_plan = _plan(schemas.VerdictOut)
+    texts: dict[tuple[Any, ...], str] = {}
+    seen: dict[int, Any] = {}
+    parts = []
+    for j in judged:
+        verdict = j.verdict
+        # the verdict's keys and the identity of its values (all alive in ``judged`` meanwhile)
+        key = (*verdict, *map(id, verdict.values()))
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = dumps(_dump(verdict_plan, localise(verdict), seen))
+        # sorted keys: nominee < verdict, name < rrn
+        parts.append(f'{{"nominee":{{"name":{string(j.nominee.name)},"rrn":{string(j.nominee.number.masked)}}},'
+                     f'"verdict":{text}}}')  # fmt: skip
+    body = f'{{"items":[{",".join(parts)}],"program":{dumps(code)}}}\n'  # items < program
+    return current_app.response_class(body, mimetype=provider.mimetype)
+
+
 @blp.route("/evaluate")
 class Evaluate(MethodView):
-    @requires("evaluate")
-    @blp.arguments(schemas.EvaluateIn)
+    @requires("evaluate", reads_first=True)
+    @blp.arguments(schemas.EvaluateIn())  # one instance: no schema (and nested schema) built per request
     @blp.response(200, schemas.EvaluateOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Dry run: the verdict a nomination would get now (stores only the audit entry)."""
@@ -109,8 +148,9 @@ class Evaluate(MethodView):
         program = _scope_or_422(session, body["program"])
         nominee = body["nominee"]
         screened = nominating.evaluate(
-            session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal()
-        )
+            session, get_cipher(), program, nominee["rrn"], nominee["name"], current_principal(),
+            durable_audit=current_app.config.get("EVALUATE_AUDIT_COMMIT", "durable") == "durable",
+        )  # fmt: skip
         return _json_response(
             schemas.EvaluateOut,
             {
@@ -133,18 +173,7 @@ class EvaluateBatch(MethodView):
         program = _program_or_422(session, body["program"])
         nominees = [batch.Nominee(n["rrn"], n["name"]) for n in body["nominees"]]
         judged = batch.evaluate_batch(session, get_cipher(), program, nominees, current_principal())
-        localise = serialize.localise if wants_english() else _as_is  # the language is the request's: ask once
-        return _json_response(
-            schemas.BatchEvaluateOut,
-            {
-                "program": program.code,
-                "items": [
-                    {"nominee": {"rrn": j.nominee.number.masked, "name": j.nominee.name},
-                     "verdict": localise(j.verdict)}
-                    for j in judged
-                ],
-            },
-        )  # fmt: skip
+        return _batch_response(program.code, judged, wants_english())
 
 
 @blp.route("/programs/<code>/nominations")

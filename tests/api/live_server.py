@@ -41,13 +41,15 @@ def request(
 
 
 @contextmanager
-def serve(database_url: str, workdir: Path, workers: int = 4) -> Iterator[tuple[str, Path]]:
+def serve(
+    database_url: str, workdir: Path, workers: int = 4, env_extra: dict[str, str] | None = None
+) -> Iterator[tuple[str, Path]]:
     """Start the production server on a free port against ``database_url``; yield its base URL
     and its log file, and stop it afterwards. The server's clock is the tests' frozen clock."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SEONBYEOL_DATA_KEY": TEST_DATA_KEY,
            "SEONBYEOL_SECRET_KEY": "test", "SEONBYEOL_ENV": "development",
-           clock.FROZEN_NOW_VAR: FROZEN_NOW}  # fmt: skip
+           clock.FROZEN_NOW_VAR: FROZEN_NOW, **(env_extra or {})}  # fmt: skip
     log_path = workdir / f"server-{port}.log"
     log = log_path.open("wb")
     server = subprocess.Popen(

@@ -9,10 +9,12 @@ at once, and no write can slip into a read-only transaction.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 from flask import Flask
+from marshmallow import ValidationError
 from sqlalchemy import text
 
 from service import clock, facts, policies
@@ -103,3 +105,56 @@ def test_the_verdict_memo_gives_what_building_each_gives(app: Flask, api: Api, p
     for vector in variants:
         expected = dict(rules.build_verdict(ruleset, vector, rules.evaluate(ruleset, vector), now))
         assert maker.verdict(vector) == expected
+
+
+def _random_evaluate_body(rng: random.Random) -> Any:
+    """Bodies around the valid shape: each field valid, missing, of another type, too long, with a
+    NUL, plus notes and unknown keys, so that the fast load meets every case it must decline."""
+    texts = ["kimchi-2026", "", "k" * 64, "k" * 65, "a\x00b", 7, None, ["x"], "김장"]
+    names = ["김순자", "", "가" * 100, "가" * 101, "김\x00", 3, None, {"a": 1}, " 김순자 "]
+    numbers = [*RRN.values(), UNKNOWN, "4503122000001", " 450312-2000001 ", "450312-2000002", "450312-9000001",
+               "450399-2000001", "", "45031220000011", 450312, None, "450312-200000\x001", "0" * 21]  # fmt: skip
+
+    def pick(values: list[Any]) -> Any:  # mostly the valid first value, so that the fast load is met often
+        return values[0] if rng.random() < 0.6 else rng.choice(values)
+
+    nominee: dict[str, Any] = {"rrn": pick(numbers), "name": pick(names)}
+    for key in ("rrn", "name"):
+        if rng.random() < 0.1:
+            del nominee[key]
+    if rng.random() < 0.1:
+        nominee["extra"] = 1
+    body: dict[str, Any] = {"program": pick(texts), "nominee": nominee}
+    roll = rng.random()
+    if roll < 0.1:
+        body["note"] = rng.choice(["메모", None, "", "x" * 1001, 5])
+    elif roll < 0.15:
+        body["unknown"] = True
+    elif roll < 0.2:
+        del body["program"]
+    elif roll < 0.25:
+        body["nominee"] = rng.choice([None, "450312-2000001", [nominee]])
+    return body if rng.random() > 0.02 else rng.choice([[body], "body", None])
+
+
+def test_the_fast_body_load_gives_what_the_full_load_gives() -> None:
+    """``EvaluateIn.load`` takes a plainly valid body without marshmallow's field-by-field load:
+    on thousands of random bodies it returns exactly the full load's result, and declines (so
+    that the full load answers with its errors) every body the full load refuses."""
+    rng = random.Random(20261201)
+    schema, full = schemas.EvaluateIn(), schemas.StrictSchema.load
+    taken = refused = 0
+    for _ in range(5000):
+        body = _random_evaluate_body(rng)
+        fast = schemas._plainly_valid_evaluation(body)
+        try:
+            expected = full(schema, body)
+        except ValidationError:
+            assert fast is None, body
+            refused += 1
+            continue
+        if fast is not None:
+            assert fast == expected and type(fast["nominee"]["rrn"]) is type(expected["nominee"]["rrn"])
+            taken += 1
+        assert schema.load(body) == expected
+    assert taken > 500 and refused > 1000  # both sides were exercised

@@ -82,3 +82,37 @@ def test_with_example_defaults_fills_only_what_is_left_out() -> None:
     facts = with_example_defaults({"resident.age": 40})
     assert facts == {**EXAMPLE_DEFAULTS, "resident.age": 40}
     assert not hasattr(rules, "complete_facts")  # renamed: the service has its own complete_facts
+
+
+class _Int(int):
+    pass
+
+
+def _checked_variants() -> list[object]:
+    base = dict(with_example_defaults({}))
+    reordered = dict(reversed(list(base.items())))
+    out: list[object] = [base, reordered, {**base, "household.other_program_name": "사랑의 김장김치"}]
+    for value in (True, 1, -1, 0, MAX_INT, MAX_INT + 1, -MAX_INT, -MAX_INT - 1, 2**70, _Int(3), 1.0, None, "",
+                  "x" * 256, "x" * 257, "x" * MAX_STR_BYTES, "x" * (MAX_STR_BYTES + 1), "가" * 341, "가" * 342,
+                  "a\x00b", "\ud800", "\ud800\udc00", "😀" * 256, "😀" * 257):  # fmt: skip
+        for name in ("resident.found", "resident.age", "resident.status", "household.other_program_name"):
+            out.append({**base, name: value})
+    missing = dict(base)
+    del missing["resident.age"]
+    out += [missing, {**base, "extra": 1}, {**missing, "extra": 1}, rules.EXAMPLE_DEFAULTS]
+    return out
+
+
+@pytest.mark.parametrize("facts", _checked_variants(), ids=lambda f: repr(f)[-50:])
+def test_checked_facts_accepts_and_refuses_exactly_what_validate_facts_does(facts: dict[str, object]) -> None:
+    from rules.facts import checked_facts
+
+    try:
+        expected: object = validate_facts(facts)
+    except FactsError as exc:
+        expected = ("error", str(exc))
+    try:
+        got: object = dict(checked_facts(facts))
+    except FactsError as exc:
+        got = ("error", str(exc))
+    assert got == expected
