@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import access, audit, clock, keys, verdicts
 from .crypto import RRNCipher
-from .db import begin_write
+from .db import begin_write, read_only, write_after_read
 from .errors import Conflict
 from .facts import Accepted, Candidate, assemble_facts, load_nomination_state, registry_facts
 from .lifecycle import lock_program
@@ -82,8 +82,18 @@ def _dry_run(
     session: Session, cipher: RRNCipher, program: Program, nominees: Sequence[Nominee], principal: Principal,
     each_alone: bool,
 ) -> list[Judged]:  # fmt: skip
-    """Judge the batch and record the access to every nominee; store nothing else."""
+    """Judge the batch and record the access to every nominee; store nothing else.
+
+    As a single evaluate: the reads in a read-only transaction (on SQLite no write lock while
+    the facts are gathered), then the audit entries in a short write transaction, committed
+    before this returns; during a key rotation people may be moved to the current key first.
+    """
+    if cipher.previous:
+        begin_write(session)
+    else:
+        read_only(session)
     judged = _judge(session, cipher, program, nominees, principal, each_alone=each_alone)
+    write_after_read(session)
     detail = {"batch": len(judged)} if each_alone else {"batch": len(judged), "preview": True}
     audit.record_bulk(
         session, principal, "evaluate", [(j.rrn_index, j.nominee.number.masked) for j in judged],

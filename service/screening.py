@@ -8,7 +8,6 @@ fact vectors in a bulk run are evaluated once. It knows nothing of HTTP requests
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,10 +62,11 @@ class VerdictMaker:
     @classmethod
     def shared(cls, ruleset: RuleSet, now: datetime) -> VerdictMaker:
         """A maker whose engine-call memo is this process's for the rule set's content, kept from
-        one request to the next (batch evaluation: other systems send the same kinds of people
-        again and again). Fired rules are a pure function of (content, the facts read), and the
-        content's sha256 covers the parameters, so a published version starts a memo of its own.
-        Bounded: a memo past SHARED_FIRED_MAX entries, or a 17th content, starts again empty.
+        one request to the next (single and batch evaluation: the facts a rule set reads take few
+        distinct values, and other systems send the same kinds of people again and again). Fired
+        rules are a pure function of (content, the facts read), and the content's sha256 covers
+        the parameters, so a published version starts a memo of its own. Bounded: a memo past
+        SHARED_FIRED_MAX entries, or a 17th content, starts again empty.
         Built verdicts stay per maker (they carry ``now``)."""
         fired = _SHARED_FIRED.get(ruleset.sha256)
         if fired is None or len(fired) > SHARED_FIRED_MAX:
@@ -153,23 +153,8 @@ def screen_candidate(
         ruleset = fixed or program_ruleset(program)
         registry, state = person_facts(session, program, candidate, lookback_days(ruleset), now.date())
     facts = assemble_facts(candidate, registry, state)
-    verdict = VerdictMaker(ruleset, now, _fired=_fired_memo(ruleset)).verdict(facts)
+    verdict = VerdictMaker.shared(ruleset, now).verdict(facts)
     return Screened(verdict, facts, ruleset, registry.household_key)
-
-
-_FIRED: weakref.WeakKeyDictionary[RuleSet, dict[tuple[Any, ...], frozenset[str]]] = weakref.WeakKeyDictionary()
-MAX_MEMO = 65_536
-
-
-def _fired_memo(ruleset: RuleSet) -> dict[tuple[Any, ...], frozenset[str]]:
-    """The process's memo of engine results for one rule set (by identity: a republished or
-    simulated rule set is another object, so never meets an old result), shared by single
-    evaluations: the facts a rule set reads take few distinct values, so most single
-    evaluations need no engine call at all. Bounded: emptied when full."""
-    memo = _FIRED.get(ruleset)
-    if memo is None or len(memo) >= MAX_MEMO:
-        memo = _FIRED[ruleset] = {}
-    return memo
 
 
 def same_verdict(a: dict[str, Any] | None, b: dict[str, Any]) -> bool:

@@ -163,7 +163,7 @@ class Evaluate(MethodView):
 
 @blp.route("/evaluate/batch")
 class EvaluateBatch(MethodView):
-    @requires("evaluate")
+    @requires("evaluate", reads_first=True)
     @blp.arguments(schemas.BatchEvaluateIn)
     @blp.response(200, schemas.BatchEvaluateOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
