@@ -159,7 +159,7 @@ def record_many(
     """What :func:`record` writes, one entry per subject ``(indexes[k], masked[k])``, for tens of
     thousands of subjects (a re-screening of a whole program). On PostgreSQL one
     ``INSERT … SELECT`` over the subjects sent as two text parameters (split on the server): no
-    bind processing per row and no array to adapt value by value; elsewhere a Core executemany."""
+    bind processing per row and no array to adapt value by value; elsewhere :func:`record_bulk`."""
     from .logging_setup import current_request_id
 
     if len(indexes) != len(masked):
@@ -180,11 +180,7 @@ def record_many(
                  "indexes": joined[0], "masked": joined[1]},
             )  # fmt: skip
             return
-    rows = [
-        {**common, "detail": detail or {}, "subject_index": index, "subject_masked": mask}
-        for index, mask in zip(indexes, masked, strict=True)
-    ]
-    session.execute(insert(AuditEntry.__table__), rows)
+    record_bulk(session, principal, action, zip(indexes, masked, strict=True), target=target, detail=detail)
 
 
 # --------------------------------------------------------------------------- search and export
