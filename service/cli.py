@@ -531,6 +531,10 @@ def _print_audit_report(body: dict[str, Any]) -> None:
         for row in body[key]:
             table.add_row(*[str(row[c]) for c in (label, "entries", "people", "actors") if c in row])
         console.print(table)
+    closed = body["rules"]["working_hours"].get("closed_weekdays") or []
+    if closed:  # the weekdays that counted as out of hours (public holidays, the district's closed days)
+        days = ", ".join(f"{d['date']} {d['name_ko']}" for d in closed)
+        console.print(f"근무일에서 뺀 평일 (weekdays counted as out of hours): {days}")
     if not body["flags"]:
         console.print("이상 징후 없음 (nothing unusual)")
     for flag in body["flags"]:
