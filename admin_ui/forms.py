@@ -257,3 +257,42 @@ class ExportForm(FlaskForm):
 
 class InboxOpenForm(FlaskForm):
     """Open a notification (marks it read): only the CSRF token; the button says where to go."""
+
+
+class KeepReportForm(FlaskForm):
+    """Keep the month's access review (the month shown; the service checks it)."""
+
+    month = HiddenField(validators=[InputRequired(), Length(min=7, max=7)])
+
+
+class AuditSearchForm(FlaskForm):
+    """The access log's filters (a GET form, also sent as hidden fields with an export)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(
+        _l("행위자"), validators=[Optional(), Length(max=200, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    action = StringField(
+        _l("행위"), validators=[Optional(), Length(max=100, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    institution = StringField(
+        _l("기관 코드"), validators=[Optional(), Length(max=64, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    date_from = KoreanDateField(_l("기간 (부터)"), validators=[Optional()])
+    date_to = KoreanDateField(_l("기간 (까지)"), validators=[Optional()])
+
+    def validate_date_to(self, field: Field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise StopValidation(str(_l("끝 날짜가 시작 날짜보다 앞섭니다.")))
+
+
+class AuditExportForm(FlaskForm):
+    """An export of the access log lists people: a stated reason (kept with it) and a format."""
+
+    reason = StringField(
+        _l("내려받는 사유"),
+        validators=[Optional(), Length(max=500, message=_l("%(max)d자 이내로 적어 주세요.")), NoRRN()],
+    )
+    format = ChoiceField(_l("형식"), choices=[SelectChoice("csv", "CSV"), SelectChoice("xlsx", "XLSX (Excel)")])

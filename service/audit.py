@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from . import access, clock, workdays
 from .config import MIN_AUDIT_RETENTION_DAYS
-from .errors import Invalid
+from .errors import Invalid, NotFound
 from .models import AuditEntry, AuditReport, utcnow
 from .security import Principal
 
@@ -406,7 +406,7 @@ def monthly_report(
 
 
 def report_digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256(report_bytes(body)).hexdigest()
 
 
 def keep_report(session: Session, principal: Principal, month: str, **rules: Any) -> AuditReport:
@@ -423,3 +423,32 @@ def keep_report(session: Session, principal: Principal, month: str, **rules: Any
     )  # fmt: skip
     session.commit()
     return kept
+
+
+def previous_month(today: date) -> str:
+    """The month before ``today``'s (``YYYY-MM``): what a monthly review looks at by default."""
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def kept_reports(session: Session, principal: Principal, month: str | None = None) -> list[AuditReport]:
+    """The kept reviews (of ``month``, when given), newest first."""
+    access.require(principal, "audit.read")
+    query = select(AuditReport).order_by(AuditReport.id.desc())
+    if month is not None:
+        month_bounds(month)  # a bad month is a 422, not an empty list
+        query = query.where(AuditReport.month == month)
+    return list(session.scalars(query.limit(100)))
+
+
+def kept_report(session: Session, principal: Principal, report_id: int) -> AuditReport:
+    """One kept review, as it was kept (its body hashes to its ``sha256``)."""
+    access.require(principal, "audit.read")
+    kept = session.get(AuditReport, report_id)
+    if kept is None:
+        raise NotFound("보관된 점검 보고서를 찾을 수 없습니다", f"kept report {report_id} not found")
+    return kept
+
+
+def report_bytes(body: dict[str, Any]) -> bytes:
+    """The exact bytes :func:`report_digest` hashes: a download whose SHA-256 is the kept one."""
+    return json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")

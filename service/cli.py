@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -485,8 +484,7 @@ def audit_report(month: str | None, as_json: bool, min_people: int | None, facto
     from .errors import ServiceError
 
     if month is None:
-        first = clock_mod.today().replace(day=1)
-        month = (first - timedelta(days=1)).strftime("%Y-%m")
+        month = audit.previous_month(clock_mod.today())
     rules: dict[str, Any] = {}
     if min_people is not None:
         rules["min_people"] = min_people
