@@ -13,7 +13,6 @@ import functools
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-import holidays
 from flask import current_app, has_app_context
 
 from . import clock
@@ -28,7 +27,12 @@ DISTRICT_CLOSED = ("구 휴무일", "district closed day")
 
 @functools.cache
 def public_holidays(year: int, language: str = "ko") -> dict[date, str]:
-    """Korea's public holidays of ``year`` with their names (대체 휴일 included), ``ko`` or ``en_US``."""
+    """Korea's public holidays of ``year`` with their names (대체 휴일 included), ``ko`` or ``en_US``.
+
+    The library is imported here, on the first review: it takes a quarter of a second, which every
+    process that imports ``service.audit`` (each CLI command, each worker) would pay otherwise."""
+    import holidays
+
     return dict(holidays.country_holidays("KR", years=year, language=language))
 
 
