@@ -78,7 +78,8 @@ def test_age_in_full_years(birth: date, on: date, age: int) -> None:
 @pytest.mark.parametrize(
     "text",
     ["900101-1234567", "9001011234567", "900101 1234567", "비고: 450312-2345678 본인 확인", "(900101-5234567)",
-     "외국인 010203-8123456", "９００１０１－１２３４５６７", "900101–1234567", "끝에900101-1234567"],
+     "외국인 010203-8123456", "９００１０１－１２３４５６７", "900101－1234567", "９００１０１-1234567",
+     "900101–1234567", "900101−1234567", "끝에900101-1234567"],
 )  # fmt: skip
 def test_free_text_with_something_shaped_like_an_rrn(text: str) -> None:
     assert rrn.contains_rrn(text)
