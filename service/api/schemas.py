@@ -108,7 +108,7 @@ def _plain_text(value: Any, longest: int) -> bool:
 
 def _plainly_valid_evaluation(data: Any) -> dict[str, Any] | None:
     """``EvaluateIn().load(data)`` for a body with nothing to report (no note, no unknown key,
-    texts within their lengths, a valid RRN); None for any other body."""
+    texts within their lengths and no RRN in the name, a valid RRN); None for any other body."""
     if type(data) is not dict or data.keys() - {"program", "nominee"} or "program" not in data:
         return None
     nominee = data.get("nominee")
@@ -116,6 +116,8 @@ def _plainly_valid_evaluation(data: Any) -> dict[str, Any] | None:
         return None
     program, name, number = data["program"], nominee["name"], nominee["rrn"]
     if not (_plain_text(program, 64) and _plain_text(name, 100) and _plain_text(number, 20)):
+        return None
+    if rrn_mod.contains_rrn(name):  # the full load refuses it (``no_rrn``)
         return None
     try:
         parsed = rrn_mod.parse(number)
