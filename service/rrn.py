@@ -129,7 +129,7 @@ IN_TEXT_EN = (
 
 def contains_rrn(text: str | None) -> bool:
     """Whether free text holds something shaped like an RRN (:data:`IN_TEXT`); never says which."""
-    if not text:
+    if not text or len(text) < 13:  # thirteen digits at least (names are short: the common case)
         return False
     return IN_TEXT.search(unicodedata.normalize("NFKC", text)) is not None
 
