@@ -32,8 +32,9 @@ def init_app(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     # The modules register their views on bp: the policy desk (programs), the department desk
-    # (desk/) and the nomination desk (nominate, upload, my_nominations, inbox, browse, explain).
-    from . import auth, browse, desk, explain, i18n, inbox, my_nominations, nominate, pages, programs, upload  # noqa: F401
+    # (desk/), the nomination desk (nominate, upload, my_nominations, inbox, browse, explain) and
+    # the auditor's desk (audit).
+    from . import audit, auth, browse, desk, explain, i18n, inbox, my_nominations, nominate, pages, programs, upload  # noqa: F401
 
     if app.config.get("SESSION_COOKIE_SECURE") is None:
         # Browsers send a Secure cookie only over HTTPS: on in production, off for the

@@ -38,6 +38,20 @@ RESERVED = frozenset({"csrf_token", "reason", "expected_version", "action", "met
 """Form names the threshold form uses itself; no parameter may take one of them."""
 
 
+class NoRRN:
+    """Free text that is stored (notes, reasons, names) refuses an RRN-shaped number
+    (``service.rrn.contains_rrn``, the one rule of the API and the uploads too); the message never
+    repeats the number."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        if rrn.contains_rrn(field.data if isinstance(field.data, str) else None):
+            field.data = rrn.blank_in_text(field.data)  # the page shown again must not hold the number
+            field.raw_data = [field.data]
+            raise StopValidation(
+                str(_l("주민등록번호로 보이는 숫자가 있습니다. 주민등록번호는 주민등록번호 칸에만 적어 주세요."))
+            )
+
+
 class LoginForm(FlaskForm):
     username = StringField(
         _l("아이디"), validators=[InputRequired(message=_l("아이디를 입력하세요.")), Length(max=100)]
@@ -66,7 +80,7 @@ class WholeNumberField(IntegerField):
 class ThresholdsBase(FlaskForm):
     reason = TextAreaField(
         _l("변경 사유"),
-        validators=[Optional(), Length(max=MAX_REASON, message=_l("%(max)d자 이내로 적어 주세요."))],
+        validators=[Optional(), Length(max=MAX_REASON, message=_l("%(max)d자 이내로 적어 주세요.")), NoRRN()],
     )
     expected_version = HiddenField()
 
@@ -179,11 +193,13 @@ class NominateForm(FlaskForm):
         validators=[
             InputRequired(message=_l("성명을 입력하세요.")),
             Length(max=MAX_NAME, message=_l("%(max)d자 이내로 적어 주세요.")),
+            NoRRN(),
         ],
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     note = TextAreaField(
-        _l("비고"), validators=[Optional(), Length(max=MAX_NOTE, message=_l("%(max)d자 이내로 적어 주세요."))]
+        _l("비고"),
+        validators=[Optional(), Length(max=MAX_NOTE, message=_l("%(max)d자 이내로 적어 주세요.")), NoRRN()],
     )
     replaces = HiddenField()
     form_id = HiddenField()
@@ -234,10 +250,49 @@ class NominationFilterForm(FlaskForm):
 class ExportForm(FlaskForm):
     reason = StringField(
         _l("내려받는 사유"),
-        validators=[Optional(), Length(max=MAX_REASON, message=_l("%(max)d자 이내로 적어 주세요."))],
+        validators=[Optional(), Length(max=MAX_REASON, message=_l("%(max)d자 이내로 적어 주세요.")), NoRRN()],
     )
     format = ChoiceField(_l("형식"), choices=[SelectChoice("csv", "CSV"), SelectChoice("xlsx", "XLSX (Excel)")])
 
 
 class InboxOpenForm(FlaskForm):
     """Open a notification (marks it read): only the CSRF token; the button says where to go."""
+
+
+class KeepReportForm(FlaskForm):
+    """Keep the month's access review (the month shown; the service checks it)."""
+
+    month = HiddenField(validators=[InputRequired(), Length(min=7, max=7)])
+
+
+class AuditSearchForm(FlaskForm):
+    """The access log's filters (a GET form, also sent as hidden fields with an export)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(
+        _l("행위자"), validators=[Optional(), Length(max=200, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    action = StringField(
+        _l("행위"), validators=[Optional(), Length(max=100, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    institution = StringField(
+        _l("기관 코드"), validators=[Optional(), Length(max=64, message=_l("%(max)d자 이내로 적어 주세요."))]
+    )
+    date_from = KoreanDateField(_l("기간 (부터)"), validators=[Optional()])
+    date_to = KoreanDateField(_l("기간 (까지)"), validators=[Optional()])
+
+    def validate_date_to(self, field: Field) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise StopValidation(str(_l("끝 날짜가 시작 날짜보다 앞섭니다.")))
+
+
+class AuditExportForm(FlaskForm):
+    """An export of the access log lists people: a stated reason (kept with it) and a format."""
+
+    reason = StringField(
+        _l("내려받는 사유"),
+        validators=[Optional(), Length(max=500, message=_l("%(max)d자 이내로 적어 주세요.")), NoRRN()],
+    )
+    format = ChoiceField(_l("형식"), choices=[SelectChoice("csv", "CSV"), SelectChoice("xlsx", "XLSX (Excel)")])

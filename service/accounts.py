@@ -46,6 +46,9 @@ DEMO_USERNAME: Final = "demo-senior"
 DEMO_PASSWORD: Final = "seonbyeol-demo"
 DEMO_INSTITUTION: Final = "senior-welfare"
 """The development demo's login: 노인복지과, the department that owns the demo's kimchi program."""
+DEMO_AUDITOR: Final = "demo-auditor"
+DEMO_AUDITOR_INSTITUTION: Final = "welfare-policy"
+"""The demo's auditor (복지정책과, same password): the access-record review at /admin/audit."""
 
 
 class LoginRefused(ServiceError):
@@ -172,10 +175,15 @@ def _spend_verification(password: str) -> None:
 
 
 def ensure_demo_login(session: Session) -> str:
-    """Create the demo's admin-UI login once (``seonbyeol demo`` in development only) and say how to use it."""
-    if session.scalar(select(User.id).where(User.username == DEMO_USERNAME)) is None:
-        create_user(session, DEMO_USERNAME, DEMO_PASSWORD, DEMO_INSTITUTION, "department")
-    return (
-        f"관리 화면 데모 로그인 (개발 전용): /admin/ 에서 {DEMO_USERNAME} / {DEMO_PASSWORD} "
-        f"(admin UI demo login, development only: {DEMO_INSTITUTION}, department)"
-    )
+    """Create the demo's admin-UI logins once (``seonbyeol demo`` in development only) and say how
+    to use them: the department's officer and an auditor."""
+    lines = []
+    for username, institution, role in ((DEMO_USERNAME, DEMO_INSTITUTION, "department"),
+                                        (DEMO_AUDITOR, DEMO_AUDITOR_INSTITUTION, "auditor")):  # fmt: skip
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            create_user(session, username, DEMO_PASSWORD, institution, role)
+        lines.append(
+            f"관리 화면 데모 로그인 (개발 전용): /admin/ 에서 {username} / {DEMO_PASSWORD} "
+            f"(admin UI demo login, development only: {institution}, {role})"
+        )
+    return "\n".join(lines)

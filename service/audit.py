@@ -24,16 +24,17 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, Select, Table, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from . import access, clock
+from . import access, clock, workdays
 from .config import MIN_AUDIT_RETENTION_DAYS
-from .errors import Invalid
+from .errors import Invalid, NotFound
 from .models import AuditEntry, AuditReport, utcnow
+from .models.base import UTCDateTime
 from .security import Principal
 
 CLI = Principal("cli", 0, "", "", "admin")
@@ -135,6 +136,51 @@ def _bulk_insert(dialect: Any) -> tuple[str, list[str] | None, dict[str, Any]]:
         convert = {name: _AUDIT_TABLE.c[name].type._cached_bind_processor(dialect) for name in _AUDIT_COLUMNS}
         found = _BULK_INSERTS[dialect.name] = (compiled.string, names, convert)
     return found
+
+
+_SEP = "\x1f"  # the unit separator: never in a blind index or a masked RRN
+_MANY_PG = text(
+    "INSERT INTO audit_entries (at, actor, institution_code, role, action, subject_index, subject_masked, target, "
+    "detail, request_id) SELECT :at, :actor, :institution_code, :role, :action, s.i, s.m, :target, "
+    "CAST(:detail AS jsonb), :request_id FROM unnest(string_to_array(:indexes, :sep), "
+    "string_to_array(:masked, :sep)) WITH ORDINALITY AS s(i, m, k) ORDER BY s.k"
+).bindparams(bindparam("at", type_=UTCDateTime()))
+
+
+def record_many(
+    session: Session,
+    principal: Principal,
+    action: str,
+    indexes: Sequence[str | None],
+    masked: Sequence[str | None],
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """What :func:`record` writes, one entry per subject ``(indexes[k], masked[k])``, for tens of
+    thousands of subjects (a re-screening of a whole program). On PostgreSQL one
+    ``INSERT … SELECT`` over the subjects sent as two text parameters (split on the server): no
+    bind processing per row and no array to adapt value by value; elsewhere :func:`record_bulk`."""
+    from .logging_setup import current_request_id
+
+    if len(indexes) != len(masked):
+        raise ValueError("indexes and masked differ in length")
+    if not indexes:
+        return
+    now = utcnow()
+    common = {
+        "at": now, "actor": principal.actor, "institution_code": principal.institution_code or None,
+        "role": principal.role, "action": action, "target": target, "request_id": current_request_id(),
+    }  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        joined = [_SEP.join(v or "" for v in values) for values in (indexes, masked)]
+        if all(j.count(_SEP) == len(indexes) - 1 for j in joined) and all(indexes) and all(masked):
+            session.execute(
+                _MANY_PG,
+                {**common, "detail": json.dumps(detail or {}, ensure_ascii=False), "sep": _SEP,
+                 "indexes": joined[0], "masked": joined[1]},
+            )  # fmt: skip
+            return
+    record_bulk(session, principal, action, zip(indexes, masked, strict=True), target=target, detail=detail)
 
 
 # --------------------------------------------------------------------------- search and export
@@ -313,9 +359,10 @@ VOLUME_FACTOR = 3.0
 of distinct people of the other actors with the same role in the month..."""
 VOLUME_MIN_PEOPLE = 30
 """...and at least this many distinct people (so that small numbers are never flagged)."""
-WORKDAY_START = time(8, 0)
-WORKDAY_END = time(20, 0)
-"""Personal-data access in KST before 08:00, from 20:00, or on a Saturday or Sunday is out of hours."""
+WORKDAY_START = workdays.WORKDAY_START
+WORKDAY_END = workdays.WORKDAY_END
+"""Personal-data access in KST before 08:00, from 20:00, on a Saturday or Sunday, on a Korean public
+holiday or on one of the district's closed days (``SEONBYEOL_EXTRA_HOLIDAYS``) is out of hours."""
 FLAGGED_IDS = 20
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -333,10 +380,11 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return clock.start_of_day(start), clock.start_of_day(following)
 
 
-def out_of_hours(at: datetime) -> bool:
-    """Whether an instant is outside working hours in Korea (weekends, before 08:00, from 20:00)."""
-    local = at.astimezone(clock.SEOUL)
-    return local.weekday() >= 5 or not (WORKDAY_START <= local.time() < WORKDAY_END)
+def out_of_hours(at: datetime, extra_holidays: Iterable[date] | None = None) -> bool:
+    """Whether an instant is outside working hours in Korea: weekends, public holidays (설날,
+    추석, 대체공휴일…), the district's closed days (default: the app's ``EXTRA_HOLIDAYS``),
+    before 08:00 or from 20:00 KST."""
+    return workdays.out_of_hours(at, extra_holidays)
 
 
 @dataclass
@@ -349,15 +397,21 @@ class _Actor:
 
 
 def monthly_report(
-    session: Session, month: str, factor: float = VOLUME_FACTOR, min_people: int = VOLUME_MIN_PEOPLE
+    session: Session,
+    month: str,
+    factor: float = VOLUME_FACTOR,
+    min_people: int = VOLUME_MIN_PEOPLE,
+    extra_holidays: Iterable[date] | None = None,
 ) -> dict[str, Any]:
     """The month's personal-data access summarised by actor, institution and action, with the
-    unusual access flagged (volume against peers of the same role; out of hours in KST).
+    unusual access flagged (volume against peers of the same role; out of hours in KST, public
+    holidays and the district's closed days counting as outside working hours).
 
-    Reads the log only and stores nothing (the admin UI can render it; ``keep_report`` stores
+    Reads the log only and stores nothing (the admin UI renders it; ``keep_report`` stores
     it). "People" are distinct subjects (blind indexes) of entries that name a person.
     """
     start, end = month_bounds(month)
+    closed = frozenset(workdays.extra_closed_days() if extra_holidays is None else extra_holidays)
     actors: dict[str, _Actor] = {}
     institutions: dict[str, dict[str, Any]] = defaultdict(lambda: {"entries": 0, "people": set(), "actors": set()})
     actions: dict[str, dict[str, Any]] = defaultdict(lambda: {"entries": 0, "people": set()})
@@ -386,7 +440,7 @@ def monthly_report(
         who.people.add(subject)
         institutions[inst]["people"].add(subject)
         actions[action]["people"].add(subject)
-        if out_of_hours(at):
+        if out_of_hours(at, closed):
             who.late.append((entry_id, at, subject))
     by_role: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for name, who in actors.items():
@@ -416,8 +470,9 @@ def monthly_report(
                 "people": len({subject for _i, _at, subject in who.late}),
                 "first_at": _kst(who.late[0][1]), "last_at": _kst(who.late[-1][1]),
                 "entry_ids": [i for i, _at, _a in who.late[:FLAGGED_IDS]],
-                "reason_ko": f"근무시간(평일 08:00–20:00) 외 개인정보 접근 {len(who.late)}건",
-                "reason_en": f"{len(who.late)} personal-data accesses outside working hours (weekdays 08:00–20:00 KST)",
+                "reason_ko": f"근무시간(공휴일·구 휴무일을 뺀 평일 08:00–20:00) 외 개인정보 접근 {len(who.late)}건",
+                "reason_en": f"{len(who.late)} personal-data accesses outside working hours (weekdays 08:00–20:00 "
+                             f"KST; public holidays and the district's closed days count as outside)",
             })  # fmt: skip
         by_actor.append({
             "actor": name, "role": who.role, "institution": ", ".join(sorted(who.institutions)),
@@ -433,8 +488,9 @@ def monthly_report(
             "working_hours": {
                 "from": WORKDAY_START.isoformat("minutes"),
                 "to": WORKDAY_END.isoformat("minutes"),
-                "days": "Monday–Friday",
+                "days": "Monday–Friday except Korean public holidays and the district's closed days",
                 "timezone": "Asia/Seoul",
+                "closed_weekdays": workdays.closed_weekdays(start.date(), end.date(), closed),
             },
         },
         "totals": {
@@ -459,7 +515,7 @@ def monthly_report(
 
 
 def report_digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256(report_bytes(body)).hexdigest()
 
 
 def keep_report(session: Session, principal: Principal, month: str, **rules: Any) -> AuditReport:
@@ -476,3 +532,32 @@ def keep_report(session: Session, principal: Principal, month: str, **rules: Any
     )  # fmt: skip
     session.commit()
     return kept
+
+
+def previous_month(today: date) -> str:
+    """The month before ``today``'s (``YYYY-MM``): what a monthly review looks at by default."""
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def kept_reports(session: Session, principal: Principal, month: str | None = None) -> list[AuditReport]:
+    """The kept reviews (of ``month``, when given), newest first."""
+    access.require(principal, "audit.read")
+    query = select(AuditReport).order_by(AuditReport.id.desc())
+    if month is not None:
+        month_bounds(month)  # a bad month is a 422, not an empty list
+        query = query.where(AuditReport.month == month)
+    return list(session.scalars(query.limit(100)))
+
+
+def kept_report(session: Session, principal: Principal, report_id: int) -> AuditReport:
+    """One kept review, as it was kept (its body hashes to its ``sha256``)."""
+    access.require(principal, "audit.read")
+    kept = session.get(AuditReport, report_id)
+    if kept is None:
+        raise NotFound("보관된 점검 보고서를 찾을 수 없습니다", f"kept report {report_id} not found")
+    return kept
+
+
+def report_bytes(body: dict[str, Any]) -> bytes:
+    """The exact bytes :func:`report_digest` hashes: a download whose SHA-256 is the kept one."""
+    return json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -489,8 +488,7 @@ def audit_report(month: str | None, as_json: bool, min_people: int | None, facto
     from .errors import ServiceError
 
     if month is None:
-        first = clock_mod.today().replace(day=1)
-        month = (first - timedelta(days=1)).strftime("%Y-%m")
+        month = audit.previous_month(clock_mod.today())
     rules: dict[str, Any] = {}
     if min_people is not None:
         rules["min_people"] = min_people
@@ -535,6 +533,10 @@ def _print_audit_report(body: dict[str, Any]) -> None:
         for row in body[key]:
             table.add_row(*[str(row[c]) for c in (label, "entries", "people", "actors") if c in row])
         console.print(table)
+    closed = body["rules"]["working_hours"].get("closed_weekdays") or []
+    if closed:  # the weekdays that counted as out of hours (public holidays, the district's closed days)
+        days = ", ".join(f"{d['date']} {d['name_ko']}" for d in closed)
+        console.print(f"근무일에서 뺀 평일 (weekdays counted as out of hours): {days}")
     if not body["flags"]:
         console.print("이상 징후 없음 (nothing unusual)")
     for flag in body["flags"]:

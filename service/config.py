@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,11 @@ DEFAULTS: dict[str, Any] = {
     # records (SQLite's WAL with synchronous=NORMAL gives that guarantee already). Nominations,
     # status changes and every other write stay durable.
     "EVALUATE_AUDIT_COMMIT": "durable",
+    # The district's own closed days (service/workdays.py), beside Korea's public holidays.
+    "EXTRA_HOLIDAYS": (),
 }
 MIN_AUDIT_RETENTION_DAYS = 730
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 _ENV_KEYS = {
     "DATABASE_URL": "DATABASE_URL",
@@ -70,6 +75,7 @@ _ENV_KEYS = {
     "AUDIT_RETENTION_DAYS": "SEONBYEOL_AUDIT_RETENTION_DAYS",
     "EVALUATE_AUDIT_COMMIT": "SEONBYEOL_EVALUATE_AUDIT_COMMIT",
     "IMPORT_BATCH_SIZE": "SEONBYEOL_IMPORT_BATCH_SIZE",
+    "EXTRA_HOLIDAYS": "SEONBYEOL_EXTRA_HOLIDAYS",
 }
 
 
@@ -95,8 +101,8 @@ def _read_or_create(path: Path, make: str) -> str:
 
 def resolve_secrets(config: dict[str, Any], instance_path: Path) -> None:
     """Fill SECRET_KEY and DATA_KEY (decoded to bytes as DATA_KEY_BYTES, the previous keys of a
-    rotation as OLD_DATA_KEYS_BYTES) and check the audit retention: settings whose mistake would
-    lose or expose personal data stop start-up here."""
+    rotation as OLD_DATA_KEYS_BYTES) and check the audit settings (retention, the district's
+    closed days): settings whose mistake would lose or expose personal data stop start-up here."""
     production = config.get("ENV") == "production"
     for key, filename in (("SECRET_KEY", "secret_key"), ("DATA_KEY", "data_key")):
         if config.get(key):
@@ -120,6 +126,7 @@ def resolve_secrets(config: dict[str, Any], instance_path: Path) -> None:
     config["AUDIT_RETENTION_DAYS"] = audit_retention_days(config.get("AUDIT_RETENTION_DAYS"))
     config["EVALUATE_AUDIT_COMMIT"] = evaluate_audit_commit(config.get("EVALUATE_AUDIT_COMMIT"))
     config["IMPORT_BATCH_SIZE"] = import_batch_size(config.get("IMPORT_BATCH_SIZE"))
+    config["EXTRA_HOLIDAYS"] = extra_holidays(config.get("EXTRA_HOLIDAYS"))
 
 
 def _old_data_keys(value: Any, current: bytes) -> tuple[bytes, ...]:
@@ -182,6 +189,34 @@ def import_batch_size(value: Any) -> int:
     if rows < 1:
         raise ConfigError(f"{name}는 1 이상의 정수여야 합니다 ({name} must be a positive whole number of rows)")
     return rows
+
+
+def extra_holidays(value: Any) -> tuple[date, ...]:
+    """SEONBYEOL_EXTRA_HOLIDAYS (``2026-12-31,2027-01-02``) as sorted dates; a value that is not a
+    date stops start-up, naming it (a silently dropped day would make access on it look normal)."""
+    name = _ENV_KEYS["EXTRA_HOLIDAYS"]
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    days: set[date] = set()
+    for position, item in enumerate(items, start=1):
+        if isinstance(item, date):
+            days.add(item)
+            continue
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            if not _ISO_DAY.fullmatch(text):
+                raise ValueError(text)
+            days.add(date.fromisoformat(text))
+        except ValueError:
+            shown = text[:20]
+            raise ConfigError(
+                f"{name}: {position}번째 값 '{shown}'은 YYYY-MM-DD 날짜가 아닙니다 "
+                f"(item {position}, '{shown}', is not a YYYY-MM-DD date; separate days with commas)"
+            ) from None
+    return tuple(sorted(days))
 
 
 def database_url(config: dict[str, Any], instance_path: Path) -> str:

@@ -278,7 +278,11 @@ class Statement:
             for name in self.lists:
                 values = list(params[name])
                 params[name] = json.dumps(values) if dialect == "sqlite" else values
-        return conn.exec_driver_sql(self._for(dialect), params).fetchall()
+        result = conn.exec_driver_sql(self._for(dialect), params)
+        try:  # the driver's own tuples: no SQLAlchemy Row per row (200,000 in a whole-program re-screening)
+            return result.cursor.fetchall() if result.returns_rows else []
+        finally:
+            result.close()
 
     def execute(self, session: Session, params: dict[str, Any]) -> int:
         """Execute a write in the session's transaction; the number of rows it touched."""

@@ -14,6 +14,7 @@ from flask import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from . import rrn
 from .errors import Invalid
 
 MIME = {
@@ -77,4 +78,5 @@ def require_reason(reason: str | None) -> str:
             "a download that lists people needs a reason",
             {"reason": ["내려받는 사유를 적어 주세요 (state why you download this)"]},
         )
+    rrn.refuse_in_text("reason", text)  # the reason is kept in the access log: never an RRN
     return text

@@ -126,7 +126,14 @@ class NominationState:
 
 
 def _before(items: dict[int, Accepted], before: int | None) -> list[Accepted]:
-    return sorted((a for a in items.values() if before is None or a.id < before), key=lambda a: a.id)
+    found = [a for a in items.values() if before is None or a.id < before]
+    if len(found) > 1:  # mostly one (the person's own nomination) or none
+        found.sort(key=_by_id)
+    return found
+
+
+def _by_id(item: Accepted) -> int:
+    return item.id
 
 
 _ACCEPTED_HERE = "n.program_id = :program_id AND n.status <> 'cancelled' AND n.current_outcome <> 'ineligible'"
@@ -184,6 +191,18 @@ _RECEIPTS = Statement(
     "SELECT c.rrn_index, count(*) FROM receipts c WHERE c.rrn_index IN {text_list:members} "
     "AND c.category_code = :category_code AND c.received_on >= :since GROUP BY c.rrn_index"
 )
+# The same statements for "every nomination of the program" (a whole-program re-screening): the
+# people are selected on the server instead of being sent as a list of 100,000 values, and the
+# planner joins tables it has statistics for. All the program's nominations, whatever their
+# status: a superset of the candidates even if one is cancelled meanwhile (extra rows are ignored).
+_PROGRAM_PEOPLE = "(SELECT pn.rrn_index FROM nominations pn WHERE pn.program_id = :program_id)"
+_MEMBERS_OF_PROGRAM = Statement(_MEMBERS.sql.replace("{text_list:people}", _PROGRAM_PEOPLE))
+_HOUSEHOLDS_OF_PROGRAM = _HOUSEHOLDS_OF.replace("{text_list:people}", _PROGRAM_PEOPLE)
+_RECEIPTS_OF_PROGRAM = Statement(
+    "SELECT h.household_key, count(*) FROM residents h CROSS JOIN receipts c "
+    f"WHERE c.rrn_index = h.rrn_index AND h.household_key IN {_HOUSEHOLDS_OF_PROGRAM} "
+    "AND c.category_code = :category_code AND c.received_on >= :since GROUP BY h.household_key"
+)
 
 
 def registry_facts(
@@ -192,6 +211,7 @@ def registry_facts(
     candidates: Iterable[Candidate],
     lookback_days: int,
     today: date,
+    of_program: bool = False,
 ) -> dict[str, RegistryFacts]:
     """Resident, household and receipt facts for each distinct RRN (keyed by blind index).
 
@@ -199,23 +219,36 @@ def registry_facts(
     households (the people themselves included, with a flag saying whether their dong is in the
     program's district), the households' receipts of the program's category within the
     look-back window, and the accepted nominations of the people or households elsewhere.
+    ``of_program``: the candidates are nominations of the program (a whole-program
+    re-screening), selected on the server rather than sent as a list.
     """
     scope = scope_of(program)
     indexes = sorted({c.rrn_index for c in candidates})
     members: dict[str, list[_Member]] = defaultdict(list)
-    for row in _MEMBERS.rows(session, {"people": indexes, "district_id": scope.district_id}):
+    people: dict[str, Any] = {"program_id": scope.id} if of_program else {"people": indexes}
+    statement = _MEMBERS_OF_PROGRAM if of_program else _MEMBERS
+    for row in statement.rows(session, {**people, "district_id": scope.district_id}):
         members[row[1]].append(
             _Member(row[0], row[1], row[2], row[3], row[4], row[5], row[6], as_date(row[7]), bool(row[8]))
         )
     wanted = set(indexes)
     residents = {m.rrn_index: m for ms in members.values() for m in ms if m.rrn_index in wanted}
     since = date_param(session, today - timedelta(days=lookback_days))
-    household_of = {m.rrn_index: m.household_key for ms in members.values() for m in ms}
-    receipts: dict[str, int] = defaultdict(int)
-    params = {"members": sorted(household_of), "category_code": scope.category_code, "since": since}
-    for member, count in _RECEIPTS.rows(session, params):
-        receipts[household_of[member]] += int(count)
-    elsewhere = _nominated_elsewhere(session, scope, indexes, sorted(members))
+    receipts: dict[str, int]
+    if of_program:  # counted per household on the server (no list of 200,000 members to send)
+        receipts = {
+            household: int(count)
+            for household, count in _RECEIPTS_OF_PROGRAM.rows(
+                session, {**people, "category_code": scope.category_code, "since": since}
+            )
+        }
+    else:
+        household_of = {m.rrn_index: m.household_key for ms in members.values() for m in ms}
+        receipts = defaultdict(int)
+        params = {"members": sorted(household_of), "category_code": scope.category_code, "since": since}
+        for member, count in _RECEIPTS.rows(session, params):
+            receipts[household_of[member]] += int(count)
+    elsewhere = _nominated_elsewhere(session, scope, None if of_program else (indexes, sorted(members)))
     by_person: dict[str, set[ElsewhereNomination]] = defaultdict(set)
     by_household: dict[str, set[ElsewhereNomination]] = defaultdict(set)
     for o in elsewhere:
@@ -297,16 +330,23 @@ _ELSEWHERE = Statement(
     "UNION SELECT n.id, n.rrn_index, n.household_key, p.code, p.name FROM programs p CROSS JOIN nominations n "
     f"WHERE n.program_id = p.id AND {_OPEN_ELSEWHERE} AND n.household_key IN {{text_list:households}}"
 )
+_ELSEWHERE_OF_PROGRAM = Statement(
+    _ELSEWHERE.sql.replace("{text_list:people}", _PROGRAM_PEOPLE).replace(
+        "{text_list:households}", _HOUSEHOLDS_OF_PROGRAM
+    )
+)
 
 
 def _nominated_elsewhere(
-    session: Session, program: ProgramScope, indexes: Sequence[str], household_keys: Sequence[str]
+    session: Session, program: ProgramScope, people: tuple[Sequence[str], Sequence[str]] | None
 ) -> set[ElsewhereNomination]:
-    """Open or confirmed, not ineligible nominations of these people or households in the
-    district's other open programs of the same resource category (the seed's "one household
-    gets kimchi from several sources")."""
-    params = {"category_id": program.category_id, "program_id": program.id, "people": indexes,
-              "households": household_keys}  # fmt: skip
+    """Open or confirmed, not ineligible nominations of these people or households (None: the
+    program's nominees and their households) in the district's other open programs of the same
+    resource category (the seed's "one household gets kimchi from several sources")."""
+    params: dict[str, Any] = {"category_id": program.category_id, "program_id": program.id}
+    if people is None:
+        return {ElsewhereNomination(*row) for row in _ELSEWHERE_OF_PROGRAM.rows(session, params)}
+    params.update(people=people[0], households=people[1])
     return {ElsewhereNomination(*row) for row in _ELSEWHERE.rows(session, params)}
 
 

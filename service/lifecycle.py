@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from . import access, audit, clock, notifications
+from . import access, audit, clock, notifications, rrn
 from .db import begin_write
 from .errors import Conflict, Invalid, ServiceError
 from .models import Nomination, Program, Receipt
@@ -100,6 +100,7 @@ def _clean_note(note: str | None) -> str | None:
             f"the note may be at most {MAX_NOTE} characters",
             {"note": [f"{MAX_NOTE}자 이내 (at most {MAX_NOTE} characters)"]},
         )
+    rrn.refuse_in_text("note", text)  # kept as the status note and in the audit entry: never an RRN
     return text or None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 import rules
 
 from . import access, audit
+from . import rrn as rrn_mod
 from .db import begin_write
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .lifecycle import lock_program
@@ -163,6 +164,7 @@ def change_parameters(
     caller's form showed) turns a concurrent change into a 409 instead of building on it.
     """
     access.require_manager(principal, program)
+    rrn_mod.refuse_in_text("reason", reason)  # kept in the version history for years: never an RRN
     program = lock_program(session, program.id)
     program.ruleset_version = session.get_one(RuleSetVersion, program.ruleset_version_id)
     current = ruleset_for(program.ruleset_version)

@@ -11,6 +11,7 @@ digits, so a checksum test would reject real residents.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -100,3 +101,49 @@ def mask(value: str) -> str:
 def age_on(birth: date, on: date) -> int:
     """Full years (만 나이) on a date."""
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+# --------------------------------------------------------------------------- numbers hidden in free text
+
+IN_TEXT = re.compile(
+    r"(?<![0-9])"
+    r"[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"  # YYMMDD: a real month, a day 01-31
+    r"[ \-\u2010-\u2015\u2212]?"  # at most one hyphen (or dash, minus sign) or space
+    r"[1-8][0-9]{6}"  # the sex digit of 1900-2099 (citizens 1-4, foreigners 5-8), six more digits
+    r"(?![0-9])"
+)
+"""Something shaped like a resident registration number inside free text (a note, a reason).
+
+Thirteen digits standing alone (no digit right before or after), the first six a plausible
+YYMMDD, then at most one hyphen or space, then a 7th digit 1-8. Phone numbers
+(``010-1234-5678``, ``01012345678``), dates (``2026-11-25``, ``20261125``), amounts and
+account numbers of other shapes do not match; a 13-digit run with a date-like start does, and
+the officer rewrites it. Full-width digits and dashes are folded first (NFKC), so
+``９００１０１－１２３４５６７`` is caught too."""
+
+IN_TEXT_KO = "주민등록번호로 보이는 숫자(6자리-7자리)가 있습니다. 주민등록번호는 주민등록번호 칸에만 적어 주세요"
+IN_TEXT_EN = (
+    "it holds what looks like a resident registration number (6 digits, 7 digits); put RRNs in the RRN field only"
+)
+
+
+def contains_rrn(text: str | None) -> bool:
+    """Whether free text holds something shaped like an RRN (:data:`IN_TEXT`); never says which."""
+    if not text or len(text) < 13:  # thirteen digits at least (names are short: the common case)
+        return False
+    return IN_TEXT.search(unicodedata.normalize("NFKC", text)) is not None
+
+
+def blank_in_text(text: str) -> str:
+    """``text`` with every RRN-shaped number replaced by ``******-*******``: what a refused form
+    shows again, so that the officer sees where it was and the page never holds the number."""
+    return IN_TEXT.sub("******-*******", unicodedata.normalize("NFKC", text))
+
+
+def refuse_in_text(field: str, text: str | None) -> None:
+    """The one check of every stored free-text field: a 422 (``Invalid``) naming ``field``,
+    never repeating the number (the message is fixed, the text is not quoted)."""
+    if contains_rrn(text):
+        from .errors import Invalid
+
+        raise Invalid(f"{field}: {IN_TEXT_KO}", f"{field}: {IN_TEXT_EN}", {field: [f"{IN_TEXT_KO} ({IN_TEXT_EN})"]})

@@ -8,8 +8,10 @@ fact vectors in a bulk run are evaluated once. It knows nothing of HTTP requests
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -53,8 +55,9 @@ class VerdictMaker:
     now: datetime
     engine_calls: int = 0
     _fired: dict[tuple[Any, ...], frozenset[str]] = field(default_factory=dict)
-    _quoted: dict[frozenset[str], tuple[str, ...]] = field(default_factory=dict)
+    _quoted: dict[frozenset[str], Callable[[dict[str, Any]], tuple[Any, ...]]] = field(default_factory=dict)
     _built: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+    _read: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
 
     @classmethod
     def shared(cls, ruleset: RuleSet, now: datetime) -> VerdictMaker:
@@ -74,15 +77,18 @@ class VerdictMaker:
 
     def verdict(self, facts: dict[str, Any]) -> dict[str, Any]:
         """The contract's verdict for these facts (messages in Korean and English)."""
-        key = tuple([facts[name] for name in self.ruleset.fact_keys])
+        read = self._read
+        if read is None:
+            read = self._read = _values_of(self.ruleset.fact_keys)
+        key = read(facts)
         fired = self._fired.get(key)
         if fired is None:
             fired = self._fired[key] = rules.evaluate(self.ruleset, facts)
             self.engine_calls += 1
         quoted = self._quoted.get(fired)
         if quoted is None:
-            quoted = self._quoted[fired] = _quoted_facts(self.ruleset, fired)
-        built_key = (fired, *[facts[name] for name in quoted])
+            quoted = self._quoted[fired] = _values_of(_quoted_facts(self.ruleset, fired))
+        built_key = (fired, *quoted(facts))
         built = self._built.get(built_key)
         if built is None:
             built = self._built[built_key] = dict(rules.build_verdict(self.ruleset, facts, fired, self.now))
@@ -92,6 +98,17 @@ class VerdictMaker:
 SHARED_FIRED_MAX = 50_000
 """Most fact vectors one shared engine-call memo keeps (a key of ~10 small values: a few MiB)."""
 _SHARED_FIRED: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
+
+
+def _values_of(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """The values of these facts, in this order, as a tuple (``itemgetter``: a bulk run reads
+    them twice per nomination)."""
+    if not names:
+        return lambda _facts: ()
+    if len(names) == 1:
+        one = itemgetter(names[0])
+        return lambda facts: (one(facts),)
+    return itemgetter(*names)
 
 
 def _quoted_facts(ruleset: RuleSet, fired: frozenset[str]) -> tuple[str, ...]:

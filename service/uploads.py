@@ -138,6 +138,9 @@ def _row(line: int, values: dict[str, str]) -> Row | RowProblem:
     note = values.get("note", "")
     if len(note) > MAX_NOTE:
         return RowProblem(line, "note", f"비고가 {MAX_NOTE}자를 넘습니다", f"the note is longer than {MAX_NOTE}")
+    for column, text in (("name", name), ("note", note)):  # stored as typed: never an RRN in them
+        if rrn_mod.contains_rrn(text):
+            return RowProblem(line, column, rrn_mod.IN_TEXT_KO, rrn_mod.IN_TEXT_EN)
     return Row(line, Nominee(number, name, note or None))
 
 

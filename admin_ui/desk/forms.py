@@ -17,7 +17,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Option
 from service.errors import ServiceError
 
 from .. import i18n
-from ..forms import WholeNumberField
+from ..forms import NoRRN, WholeNumberField
 
 MAX_NOTE = 1000
 MAX_REASON = 500
@@ -58,13 +58,15 @@ class CandidatesForm(FlaskForm):
 
     ids = IdListField(default=list)
     status = HiddenField(validators=[InputRequired(), AnyOf(("confirmed", "delivered"))])
-    note = TextAreaField(_l("처리 사유"), validators=[Optional(), Length(max=MAX_NOTE, message=_TOO_LONG)])
+    note = TextAreaField(_l("처리 사유"), validators=[Optional(), Length(max=MAX_NOTE, message=_TOO_LONG), NoRRN()])
 
 
 class ExportForm(FlaskForm):
     """A download that lists people: the reason is recorded with it (the service requires one)."""
 
-    reason = StringField(_l("내려받는 사유"), validators=[Optional(), Length(max=MAX_REASON, message=_TOO_LONG)])
+    reason = StringField(
+        _l("내려받는 사유"), validators=[Optional(), Length(max=MAX_REASON, message=_TOO_LONG), NoRRN()]
+    )
     format = HiddenField(validators=[Optional(), AnyOf(("csv", "xlsx"))])
 
 
@@ -94,7 +96,7 @@ class PoolForm(FlaskForm):
     code = StringField(_l("풀 코드"), validators=[InputRequired(message=_l("값을 입력하세요.")), _CODE])
     name = StringField(
         _l("풀 이름"),
-        validators=[InputRequired(message=_l("값을 입력하세요.")), Length(max=200, message=_TOO_LONG)],
+        validators=[InputRequired(message=_l("값을 입력하세요.")), Length(max=200, message=_TOO_LONG), NoRRN()],
     )
     sponsor = SelectField(_l("후원처"), validate_choice=True)
     resource_category = SelectField(_l("자원 분류"), validate_choice=True)

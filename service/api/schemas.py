@@ -15,9 +15,26 @@ CODE = validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$", error="소문자·숫자·�
 NUL_MESSAGE = "NUL 문자는 쓸 수 없습니다 (NUL characters are not allowed)"
 DOWNLOAD_REASON = {
     "description": "내려받기(csv, xlsx)와 세대 집중 목록에는 필수: 없으면 422 "
-    "(required for a csv or xlsx download, and for by=household: a 422 without it; recorded in the access log)"
+    "(required for a csv or xlsx download, and for by=household: a 422 without it; recorded in the access log). "
+    "주민등록번호 모양의 숫자가 있으면 422 (422 if it holds an RRN-shaped number)"
 }
 MAX_ID = 2**31 - 1
+
+
+def no_rrn(value: str | None) -> None:
+    """Free text that is stored (notes, reasons, names) must not hold an RRN (``rrn.contains_rrn``);
+    the message names the field through marshmallow and never repeats the number."""
+    if rrn_mod.contains_rrn(value):
+        raise ValidationError(f"{rrn_mod.IN_TEXT_KO} ({rrn_mod.IN_TEXT_EN})")
+
+
+NO_RRN = "주민등록번호 모양(6자리-7자리, 7번째 1–8)의 숫자가 있으면 422 (422 if it holds an RRN-shaped number)"
+
+
+def free_text(max_length: int, min_length: int | None = None, **kwargs: Any) -> fields.String:
+    """A stored free-text field (note, reason, name): bounded, and never an RRN-shaped number."""
+    kwargs.setdefault("metadata", {"description": NO_RRN})
+    return fields.String(validate=[validate.Length(min=min_length, max=max_length), no_rrn], **kwargs)
 
 
 def _nul_errors(value: Any, path: str = "") -> dict[str, list[str]]:
@@ -69,13 +86,13 @@ class RRNField(fields.String):
 
 class NomineeIn(StrictSchema):
     rrn = RRNField(required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = free_text(100, 1, required=True)
 
 
 class EvaluateIn(StrictSchema):
     program = fields.String(required=True, validate=validate.Length(min=1, max=64))
     nominee = fields.Nested(NomineeIn, required=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    note = free_text(1000, load_default=None, allow_none=True)
 
     def load(self, data: Any, *, many: bool | None = None, partial: Any = None, unknown: str | None = None) -> Any:
         """The hot path of ``POST /evaluate``: a plainly valid body is taken as it is (what the
@@ -91,7 +108,7 @@ def _plain_text(value: Any, longest: int) -> bool:
 
 def _plainly_valid_evaluation(data: Any) -> dict[str, Any] | None:
     """``EvaluateIn().load(data)`` for a body with nothing to report (no note, no unknown key,
-    texts within their lengths, a valid RRN); None for any other body."""
+    texts within their lengths and no RRN in the name, a valid RRN); None for any other body."""
     if type(data) is not dict or data.keys() - {"program", "nominee"} or "program" not in data:
         return None
     nominee = data.get("nominee")
@@ -99,6 +116,8 @@ def _plainly_valid_evaluation(data: Any) -> dict[str, Any] | None:
         return None
     program, name, number = data["program"], nominee["name"], nominee["rrn"]
     if not (_plain_text(program, 64) and _plain_text(name, 100) and _plain_text(number, 20)):
+        return None
+    if rrn_mod.contains_rrn(name):  # the full load refuses it (``no_rrn``)
         return None
     try:
         parsed = rrn_mod.parse(number)
@@ -162,7 +181,7 @@ class NominateIn(StrictSchema):
         metadata={"description": "경로의 사업 코드와 같거나 생략 (the path's code, or left out: else a 422)"},
     )  # fmt: skip
     nominee = fields.Nested(NomineeIn, required=True)
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    note = free_text(1000, load_default=None, allow_none=True)
     replaces = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
     )
@@ -170,7 +189,7 @@ class NominateIn(StrictSchema):
 
 class ProgramIn(StrictSchema):
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = free_text(200, 1, required=True)
     department = fields.String(required=True, validate=validate.Length(min=1, max=64))
     resource_category = fields.String(required=True, validate=validate.Length(min=1, max=64))
     sponsor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
@@ -191,7 +210,7 @@ class ParametersIn(BaseSchema):
 
     parameters = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), required=True,
                              validate=validate.Length(min=1))  # fmt: skip
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    reason = free_text(1000, load_default=None, allow_none=True)
     expected_version = fields.Integer(
         load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1),
         metadata={"description": "the version the caller read: a concurrent change is then a 409"},
@@ -204,7 +223,7 @@ class ProgramStatusIn(StrictSchema):
 
 class PoolIn(StrictSchema):
     code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = free_text(200, 1, required=True)
     sponsor = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
     resource_category = fields.String(required=True, validate=validate.Length(min=1, max=64))
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000))
@@ -227,7 +246,7 @@ class RegistryEventIn(StrictSchema):
 
 class StatusIn(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(["confirmed", "delivered", "cancelled"]))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    note = free_text(1000, load_default=None, allow_none=True)
 
 
 class ListArgs(BaseSchema):
@@ -251,7 +270,7 @@ class NominationListArgs(ListArgs):
     outcome = fields.String(load_default=None, validate=validate.OneOf(["eligible", "review", "ineligible"]))
     institution = fields.String(load_default=None)
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
-    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata=DOWNLOAD_REASON)
+    reason = free_text(500, load_default=None, metadata=DOWNLOAD_REASON)
 
 
 class NotificationArgs(ListArgs):
@@ -266,7 +285,7 @@ class StatsArgs(BaseSchema):
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
     program = fields.String(load_default=None)
     days = fields.Integer(load_default=365, validate=validate.Range(min=1, max=1825))
-    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata=DOWNLOAD_REASON)
+    reason = free_text(500, load_default=None, metadata=DOWNLOAD_REASON)
 
 
 class AuditArgs(ListArgs):
@@ -278,7 +297,7 @@ class AuditArgs(ListArgs):
     date_to = fields.Date(load_default=None, data_key="to")
     # A download of the log (csv, xlsx) lists people: it needs a reason, recorded in the log.
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
-    reason = fields.String(load_default=None, validate=validate.Length(max=500), metadata=DOWNLOAD_REASON)
+    reason = free_text(500, load_default=None, metadata=DOWNLOAD_REASON)
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:

@@ -111,7 +111,8 @@ def _random_evaluate_body(rng: random.Random) -> Any:
     """Bodies around the valid shape: each field valid, missing, of another type, too long, with a
     NUL, plus notes and unknown keys, so that the fast load meets every case it must decline."""
     texts = ["kimchi-2026", "", "k" * 64, "k" * 65, "a\x00b", 7, None, ["x"], "김장"]
-    names = ["김순자", "", "가" * 100, "가" * 101, "김\x00", 3, None, {"a": 1}, " 김순자 "]
+    names = ["김순자", "", "가" * 100, "가" * 101, "김\x00", 3, None, {"a": 1}, " 김순자 ",
+             f"김순자 {RRN['김순자']}", "4503122345678", "김순자 010-1234-5678"]  # fmt: skip
     numbers = [*RRN.values(), UNKNOWN, "4503122000001", " 450312-2000001 ", "450312-2000002", "450312-9000001",
                "450399-2000001", "", "45031220000011", 450312, None, "450312-200000\x001", "0" * 21]  # fmt: skip
 
@@ -127,7 +128,7 @@ def _random_evaluate_body(rng: random.Random) -> Any:
     body: dict[str, Any] = {"program": pick(texts), "nominee": nominee}
     roll = rng.random()
     if roll < 0.1:
-        body["note"] = rng.choice(["메모", None, "", "x" * 1001, 5])
+        body["note"] = rng.choice(["메모", None, "", "x" * 1001, 5, f"모친 {RRN['박영수']}"])
     elif roll < 0.15:
         body["unknown"] = True
     elif roll < 0.2:

@@ -86,6 +86,8 @@ THRESHOLD_CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
     ("look-back of zero days", "simulate", {"household_limit": 1, "lookback_days": 0}, 422, "1–1825"),
     ("reason of 1,001 characters", "publish", {"household_limit": 2, "lookback_days": 365, "reason": "가" * 1001},
      422, "1000자 이내"),
+    ("RRN in the reason", "publish", {"household_limit": 2, "lookback_days": 365, "reason": f"{RRN['김순자']} 민원"},
+     422, "주민등록번호로 보이는 숫자가 있습니다"),
 ]  # fmt: skip
 
 
@@ -97,6 +99,8 @@ def test_bad_threshold_form(world: World, officer: FlaskClient, action: str, fie
         response = _post(officer, THRESHOLDS, f"{THRESHOLDS}/{action}", fields)
         assert response.status_code == status, page_text(response)[:1500]
         assert text in page_text(response), page_text(response)[:3000]
+        for number in RRN.values():
+            assert number not in response.get_data(as_text=True)
 
 
 def test_a_threshold_change_without_its_csrf_token(world: World, officer: FlaskClient) -> None:
@@ -113,6 +117,11 @@ NOMINATE_CASES: list[tuple[str, dict[str, Any], int, str]] = [
     ("note of 1,001 characters",
      {"program": "kimchi-2026", "rrn": RRN["이철수"], "name": "이철수", "note": "가" * 1001}, 422,
      "1000자 이내로 적어 주세요"),
+    ("RRN in the note",
+     {"program": "kimchi-2026", "rrn": RRN["이철수"], "name": "이철수", "note": f"모친 {RRN['김순자']}"}, 422,
+     "주민등록번호로 보이는 숫자가 있습니다"),
+    ("RRN in the name", {"program": "kimchi-2026", "rrn": RRN["이철수"], "name": RRN["김순자"].replace("-", "")}, 422,
+     "주민등록번호로 보이는 숫자가 있습니다"),
 ]  # fmt: skip
 
 

@@ -116,6 +116,26 @@ CASES: list[tuple[str, str, str, str, Any, int, str | None]] = [
      {"code": "winter", "name": "겨울", "resource_category": "kimchi", "quantity": 0}, 422, "quantity"),
     ("allocation as a string", "POST", "/api/v1/pools/no-such-pool/allocations", "admin",
      {"program": "kimchi-2026", "quantity": "5"}, 422, "quantity"),
+    # free text holding an RRN (service.rrn.contains_rrn): refused naming the field, the number never echoed
+    ("RRN in the evaluate note", "POST", EVALUATE, "haengdang", evaluate(note=f"본인 {RRN['김순자']} 확인"), 422,
+     "note"),
+    ("RRN in the nominate note", "POST", NOMINATE, "haengdang", {"nominee": NOMINEE, "note": f"모친 {RRN['김순자']}"},
+     422, "note"),
+    ("RRN without its hyphen in the nominate note", "POST", NOMINATE, "haengdang",
+     {"nominee": NOMINEE, "note": RRN["김순자"].replace("-", "")}, 422, "note"),
+    ("RRN with a space in the nominate note", "POST", NOMINATE, "haengdang",
+     {"nominee": NOMINEE, "note": RRN["김순자"].replace("-", " ")}, 422, "note"),
+    ("RRN in full-width digits in the nominate note", "POST", NOMINATE, "haengdang",
+     {"nominee": NOMINEE, "note": "".join(chr(ord(c) + 0xFEE0) for c in RRN["김순자"])}, 422, "note"),
+    ("RRN in the nominee's name", "POST", NOMINATE, "haengdang",
+     {"nominee": {**NOMINEE, "name": f"이철수 {RRN['김순자']}"}}, 422, "nominee.name"),
+    ("RRN in the status note", "POST", "/api/v1/nominations/{nomination}/status", "department",
+     {"status": "confirmed", "note": f"확인 {RRN['김순자']}"}, 422, "note"),
+    ("RRN in the parameter change reason", "PUT", PARAMETERS, "department",
+     {"parameters": {"household_limit": 2}, "reason": f"{RRN['김순자']} 민원"}, 422, "reason"),
+    ("RRN in a program name", "POST", PROGRAMS, "admin", program(name=f"쌀 {RRN['김순자']}"), 422, "name"),
+    ("RRN in a pool name", "POST", "/api/v1/pools", "admin",
+     {"code": "winter", "name": RRN["김순자"], "resource_category": "kimchi", "quantity": 5}, 422, "name"),
 ]  # fmt: skip
 
 

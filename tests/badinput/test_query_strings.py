@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.conftest import RRN
 from tests.badinput.conftest import World, assert_problem
 
 NOMINATIONS = "/api/v1/programs/kimchi-2026/nominations"
@@ -36,6 +37,13 @@ CASES: list[tuple[str, str, str, int, str | None]] = [
     ("programs of an unknown status", "/api/v1/programs?status=archived", "admin", 422, "status"),
     ("audit for a nominator", "/api/v1/audit?limit=5", "haengdang", 403, None),
     ("an absurd nomination id", "/api/v1/nominations/99999999999999999999", "admin", 404, None),
+    # a download's reason is kept in the access log: never an RRN in it (the number is not echoed: World.call)
+    ("households with an RRN as the reason", f"/api/v1/stats?by=household&reason={RRN['김순자']}", "admin", 422,
+     "reason"),
+    ("audit export with an RRN in the reason", f"/api/v1/audit?format=csv&reason=민원%20{RRN['김순자']}", "auditor",
+     422, "reason"),
+    ("nominations export with an RRN in the reason", NOMINATIONS + f"?format=csv&reason={RRN['김순자']}", "admin",
+     422, "reason"),
 ]  # fmt: skip
 
 

@@ -3,8 +3,10 @@
 Run it as a script (it is not a pytest test)::
 
     .venv/bin/python tests/bench/bench_rescreen.py [--residents 300000] [--steps 25000,50000,100000]
+        [--backend postgresql|sqlite|both]
 
-Set-up: a scratch database on ``SEONBYEOL_BENCH_PG`` (default the local server) filled by
+Set-up: a scratch database on ``SEONBYEOL_BENCH_PG`` (default the local server; with ``--backend
+sqlite`` or ``both`` also a SQLite file in a temporary directory, measured the same way) filled by
 ``seonbyeol init-db`` and ``seonbyeol demo --residents N`` (Seongdong-gu, its programs and 300
 nominations), then nominations of ``kimchi-2026`` added with one ``INSERT … SELECT`` (every
 k-th resident, alive or not, from the district's community centres) up to each step's count.
@@ -12,9 +14,11 @@ k-th resident, alive or not, from the district's community centres) up to each s
 For each step: a first re-screening (it stores a verdict for every new nomination), then the
 timed one (the steady state: the previous verdicts are read and nothing much changes), each in
 the CLI's transaction shape (``begin_write``, the program's re-screening lock, commit). SQL
-statements are counted with an engine event. **Baseline**, measured in the same run: reading the
-rows the re-screening starts from (the program's open nominations joined with their residents)
-into Python, the floor of any re-screening. Linear time shows as a flat µs per nomination.
+statements are counted with an engine event (one per ``execute``/``executemany``), and must not
+grow with the number of nominations. **Baseline**, measured in the same run: reading the rows the
+re-screening starts from (the program's open nominations joined with their residents) into
+Python, the floor of any re-screening. Linear time shows as a flat µs per nomination. The load
+average is printed at the start and beside each step (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import base64
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +47,8 @@ _ADD = """
 INSERT INTO nominations (program_id, institution_id, rrn_index, rrn_enc, rrn_masked, nominee_name, household_key,
                          status, current_outcome, created_by, created_at, key_id)
 SELECT :program_id, (SELECT id FROM institutions WHERE kind = 'community_center' ORDER BY id LIMIT 1),
-       r.rrn_index, r.rrn_enc, r.rrn_masked, r.name, r.household_key, 'open', 'eligible', 'bench', now(), r.key_id
+       r.rrn_index, r.rrn_enc, r.rrn_masked, r.name, r.household_key, 'open', 'eligible', 'bench', CURRENT_TIMESTAMP,
+       r.key_id
 FROM residents r
 WHERE r.id % :every = 0 AND NOT EXISTS (SELECT 1 FROM nominations n WHERE n.rrn_index = r.rrn_index
                                         AND n.program_id = :program_id)
@@ -112,74 +118,91 @@ def read_baseline(app: Any, program_id: int) -> float:
     return time.perf_counter() - t0
 
 
+def run_backend(backend: str, url: str, env: dict[str, str], residents: int, steps: list[int]) -> list[tuple[Any, ...]]:
+    """Fill one scratch database and measure every step: rows of (backend, step results)."""
+    t0 = time.perf_counter()
+    cli(env, "init-db")
+    cli(env, "demo", "--residents", str(residents))
+    print(f"{backend}: demo database with {residents:,} residents ready in {time.perf_counter() - t0:.1f} s")
+    os.environ.update(env)
+    import logging
+
+    from sqlalchemy import text
+
+    from service import create_app
+    from service.db import get_db
+
+    logging.disable(logging.INFO)
+    app = create_app({"DATABASE_URL": url})
+    rows = []
+    with app.app_context():
+        with get_db(app).session() as session:
+            program_id = session.scalar(text("SELECT id FROM programs WHERE code = :c"), {"c": PROGRAM})
+            total = session.scalar(text("SELECT count(*) FROM residents"))
+        every = max(1, int(total) // (max(steps) + 1000))
+        for step in steps:
+            with get_db(app).session() as session:
+                have = session.scalar(
+                    text("SELECT count(*) FROM nominations WHERE program_id = :p AND status IN ('open', 'confirmed')"),
+                    {"p": program_id},
+                )
+                session.execute(text(_ADD), {"program_id": program_id, "every": every, "count": step - have})
+                session.execute(text("ANALYZE"))
+            first, first_s, first_n = rescreen_once(app, PROGRAM)
+            base_s = read_baseline(app, program_id)
+            summary, seconds, statements = rescreen_once(app, PROGRAM)
+            base_s = min(base_s, read_baseline(app, program_id))
+            load = os.getloadavg()[0]
+            rows.append((backend, summary.screened, seconds, statements, base_s, load))
+            print(f"  {summary.screened:>7,} nominations: first run {first_s:6.2f} s ({first.stored:,} verdicts "
+                  f"stored, {first_n} statements); steady run {seconds:6.2f} s = "
+                  f"{summary.screened / seconds:,.0f}/s, {seconds / summary.screened * 1e6:.1f} µs each, "
+                  f"{statements} statements, {summary.engine_calls:,} engine calls, {summary.stored:,} stored; "
+                  f"baseline read {base_s:.2f} s; load {load:.1f}")  # fmt: skip
+        get_db(app).engine.dispose()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--residents", type=int, default=300_000)
     parser.add_argument("--steps", default="25000,50000,100000", help="nominations of the program at each step")
+    parser.add_argument("--backend", choices=["postgresql", "sqlite", "both"], default="both")
     args = parser.parse_args(argv)
     steps = [int(s) for s in args.steps.split(",")]
     print(f"bench_rescreen: {args.residents:,} residents, steps {steps}, {os.cpu_count()} CPUs "
           f"(load {os.getloadavg()[0]:.1f}), Python {sys.version.split()[0]}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
     name = f"bench_rescreen_{os.getpid()}"
-    with _pg_admin() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    env = {**os.environ, "DATABASE_URL": url, "SEONBYEOL_DATA_KEY": base64.urlsafe_b64encode(b"r" * 32).decode(),
-           "SEONBYEOL_SECRET_KEY": "bench", "SEONBYEOL_INSTANCE_PATH": f"/tmp/{name}"}  # fmt: skip
-    try:
-        t0 = time.perf_counter()
-        cli(env, "init-db")
-        cli(env, "demo", "--residents", str(args.residents))
-        print(f"demo database with {args.residents:,} residents ready in {time.perf_counter() - t0:.1f} s")
-        os.environ.update(env)
-        import logging
-
-        from sqlalchemy import text
-
-        from service import create_app
-        from service.db import get_db
-
-        logging.disable(logging.INFO)
-        app = create_app({"DATABASE_URL": url})
-        with app.app_context():
-            with get_db(app).session() as session:
-                program_id = session.scalar(text("SELECT id FROM programs WHERE code = :c"), {"c": PROGRAM})
-                total = session.scalar(text("SELECT count(*) FROM residents"))
-            every = max(1, int(total) // (max(steps) + 1000))
-            rows = []
-            for step in steps:
-                with get_db(app).session() as session:
-                    have = session.scalar(
-                        text("SELECT count(*) FROM nominations WHERE program_id = :p "
-                             "AND status IN ('open', 'confirmed')"),
-                        {"p": program_id},
-                    )  # fmt: skip
-                    session.execute(text(_ADD), {"program_id": program_id, "every": every, "count": step - have})
-                    session.execute(text("ANALYZE"))
-                first, first_s, first_n = rescreen_once(app, PROGRAM)
-                base_s = read_baseline(app, program_id)
-                summary, seconds, statements = rescreen_once(app, PROGRAM)
-                base_s = min(base_s, read_baseline(app, program_id))
-                rows.append((step, summary.screened, first_s, first_n, seconds, statements, base_s, summary))
-                print(f"  {summary.screened:>7,} nominations: first run {first_s:6.2f} s ({first.stored:,} verdicts "
-                      f"stored, {first_n} statements); steady run {seconds:6.2f} s = "
-                      f"{summary.screened / seconds:,.0f}/s, {seconds / summary.screened * 1e6:.1f} µs each, "
-                      f"{statements} statements, {summary.engine_calls:,} engine calls, {summary.stored:,} stored; "
-                      f"baseline read {base_s:.2f} s")  # fmt: skip
-        for _step, screened, _first_s, _fn, seconds, statements, base_s, _summary in rows:
-            rate = screened / seconds
-            met = rate >= TARGET_RATE
-            print(f"MEASURE rescreen postgresql {screened:>7,} nominations {rate:>12,.0f} nominations/s  baseline "
-                  f"{screened / base_s:>12,.0f} rows/s read  ratio {base_s / seconds:7.3f}  statements {statements}  "
-                  f"target >= {TARGET_RATE:,}/s: {'met' if met else 'MISSED'}")  # fmt: skip
-        per = [s / n * 1e6 for _st, n, _f, _fn, s, _c, _b, _sum in rows]
-        print(f"MEASURE rescreen linearity µs per nomination {' / '.join(f'{p:.1f}' for p in per)} "
-              f"(max/min {max(per) / min(per):.2f})")  # fmt: skip
-    finally:
+    base_env = {**os.environ, "SEONBYEOL_DATA_KEY": base64.urlsafe_b64encode(b"r" * 32).decode(),
+                "SEONBYEOL_SECRET_KEY": "bench", "SEONBYEOL_INSTANCE_PATH": f"/tmp/{name}"}  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    if args.backend in ("postgresql", "both"):
         with _pg_admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        try:
+            rows += run_backend("postgresql", url, {**base_env, "DATABASE_URL": url}, args.residents, steps)
+        finally:
+            with _pg_admin() as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory(prefix="bench_rescreen_") as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            rows += run_backend("sqlite", url, {**base_env, "DATABASE_URL": url}, args.residents, steps)
+    for backend in dict.fromkeys(r[0] for r in rows):
+        mine = [r for r in rows if r[0] == backend]
+        for _b, screened, seconds, statements, base_s, load in mine:
+            rate = screened / seconds
+            verdict = ("met" if rate >= TARGET_RATE else "MISSED") if backend == "postgresql" else "(PostgreSQL's)"
+            print(f"MEASURE rescreen {backend} {screened:>7,} nominations {rate:>9,.0f} nominations/s "
+                  f"{seconds / screened * 1e6:6.1f} µs/nomination  statements {statements}  baseline "
+                  f"{screened / base_s:>9,.0f} rows/s read  ratio {base_s / seconds:6.3f}  load {load:.1f}  "
+                  f"target >= {TARGET_RATE:,}/s: {verdict}")  # fmt: skip
+        per = [s / n * 1e6 for _b, n, s, _c, _base, _l in mine]
+        print(f"MEASURE rescreen {backend} linearity µs per nomination {' / '.join(f'{p:.1f}' for p in per)} "
+              f"(max/min {max(per) / min(per):.2f}); statements {' / '.join(str(r[3]) for r in mine)}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -155,6 +155,25 @@ def test_a_whole_api_session_logs_no_rrn_name_or_token(
     assert captured.secrets_in(_secrets(a)) == []
 
 
+def test_a_refused_rrn_in_free_text_is_neither_logged_nor_echoed(
+    api: Api, program: dict[str, Any], captured: Captured
+) -> None:
+    hidden = RRN["박영수"]
+    nominee = {"rrn": RRN["이철수"], "name": "이철수"}
+    answers = [
+        api.call("POST", "/api/v1/programs/kimchi-2026/nominations", "haengdang",
+                 {"nominee": nominee, "note": f"모친 {hidden}"}),
+        api.call("POST", "/api/v1/programs/kimchi-2026/nominations", "haengdang",
+                 {"nominee": nominee, "note": hidden.replace("-", "")}),
+        api.call("GET", f"/api/v1/audit?format=csv&reason={hidden}", "auditor"),
+    ]  # fmt: skip
+    for answer in answers:
+        body = problem(answer, 422)
+        assert set(body["errors"]) <= {"note", "reason"} and body["errors"]
+        assert hidden not in answer.get_data(as_text=True) and hidden[7:] not in answer.get_data(as_text=True)
+    assert captured.secrets_in([hidden, hidden.replace("-", ""), hidden[7:]]) == []
+
+
 def program_body() -> dict[str, Any]:
     from tests.api.conftest import PROGRAM
 

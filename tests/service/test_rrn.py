@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 
 from service import rrn
+from service.errors import Invalid
 
 
 @pytest.mark.parametrize(
@@ -69,3 +70,38 @@ def test_str_and_repr_never_show_the_whole_number() -> None:
 )  # fmt: skip
 def test_age_in_full_years(birth: date, on: date, age: int) -> None:
     assert rrn.age_on(birth, on) == age
+
+
+# --------------------------------------------------------------------------- an RRN hidden in free text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["900101-1234567", "9001011234567", "900101 1234567", "비고: 450312-2345678 본인 확인", "(900101-5234567)",
+     "외국인 010203-8123456", "９００１０１－１２３４５６７", "900101－1234567", "９００１０１-1234567",
+     "900101–1234567", "900101−1234567", "끝에900101-1234567"],
+)  # fmt: skip
+def test_free_text_with_something_shaped_like_an_rrn(text: str) -> None:
+    assert rrn.contains_rrn(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["010-1234-5678", "01012345678", "02-2286-5114", "+82 10 1234 5678", "2026-11-25", "20261125",
+     "2026.11.25 방문", "900101-1******", "900101-9234567", "900101-0234567",  # the 7th digit 9 and 0: not 1900-2099
+     "901301-1234567", "900132-1234567", "900100-1234567",  # no such month or day
+     "19900101-1234567", "9001011234567890", "900101--1234567", "계좌 110-123-456789", "사업자 123-45-67890",
+     "금액 1,234,567원", "", None],
+)  # fmt: skip
+def test_free_text_without_one(text: str | None) -> None:
+    assert not rrn.contains_rrn(text)
+
+
+def test_the_refusal_names_the_field_and_never_the_number() -> None:
+    with pytest.raises(Invalid) as caught:
+        rrn.refuse_in_text("note", "연락 900101-1234567")
+    exc = caught.value
+    assert exc.status == 422 and set(exc.errors or {}) == {"note"}
+    for text in (exc.ko, exc.en, str(exc.errors)):
+        assert "1234567" not in text and "900101" not in text
+    rrn.refuse_in_text("note", "010-1234-5678")  # nothing raised

@@ -145,6 +145,10 @@ def test_the_demo_command_adds_the_demo_login_in_development_only(
         result = runner.invoke(args=["demo"])
         assert result.exit_code == 0, result.output
         assert f"{accounts.DEMO_USERNAME} / {accounts.DEMO_PASSWORD}" in result.output
+        assert f"{accounts.DEMO_AUDITOR} / {accounts.DEMO_PASSWORD}" in result.output
     answer = _attempt(app, accounts.DEMO_USERNAME, accounts.DEMO_PASSWORD)
     assert isinstance(answer, tuple) and answer[1].role == "department"
     assert answer[1].institution_code == accounts.DEMO_INSTITUTION
+    auditor = _attempt(app, accounts.DEMO_AUDITOR, accounts.DEMO_PASSWORD)
+    assert isinstance(auditor, tuple) and auditor[1].role == "auditor"
+    assert auditor[1].institution_code == accounts.DEMO_AUDITOR_INSTITUTION

@@ -37,6 +37,19 @@ def test_the_bulk_file_gives_18_rows_and_2_problems_by_line() -> None:
     assert all(BAD_DATE not in p.ko + p.en for p in parsed.problems)
 
 
+def test_an_rrn_in_a_note_or_a_name_is_a_line_numbered_reject_that_never_shows_it() -> None:
+    hidden = ALL_RRN["한옥자"]
+    text = (f"rrn,name,note\n{ALL_RRN['김순자']},김순자,연락처 010-1234-5678 (2026-11-25 방문)\n"
+            f"{ALL_RRN['이철수']},이철수,모친 {hidden}\n"
+            f"{ALL_RRN['한옥자']},한옥자 {hidden.replace('-', '')},\n")  # fmt: skip
+    parsed = uploads.parse("명단.csv", text.encode())
+    assert [r.nominee.name for r in parsed.rows] == ["김순자"]  # a phone number and a date are fine
+    assert [(p.line, p.column) for p in parsed.problems] == [(3, "note"), (4, "name")]
+    for problem in parsed.problems:
+        assert "주민등록번호로 보이는" in problem.ko and "resident registration number" in problem.en
+        assert hidden[:6] not in problem.ko + problem.en and hidden[7:] not in problem.ko + problem.en
+
+
 def test_korean_headers_cp949_quoted_lines_and_blank_rows() -> None:
     text = (
         "주민등록번호,성명,비고\r\n"
