@@ -76,6 +76,8 @@ bench: install
 	@mkdir -p $(VENV)/bench
 	$(BIN)/python tests/bench/bench_engine.py --count 1000000 | tee $(VENV)/bench/engine.txt
 	$(BIN)/python tests/bench/bench_api.py --backend both --seconds 8 --runs 3 | tee $(VENV)/bench/api.txt
+	SEONBYEOL_EVALUATE_AUDIT_COMMIT=fast $(BIN)/python tests/bench/bench_api.py --backend postgresql --only evaluate \
+	  --seconds 8 --runs 3 | tee $(VENV)/bench/api-fast-commit.txt
 	$(BIN)/python tests/bench/bench_rescreen.py --residents $(BENCH_RESIDENTS) | tee $(VENV)/bench/rescreen.txt
 	$(BIN)/python tests/bench/bench_import.py --rows $(BENCH_IMPORT_ROWS) --backend both --keep-csv $(VENV)/bench/residents.csv | tee $(VENV)/bench/import.txt
 	@echo; echo "=== all measures ==="; grep -h '^MEASURE' $(VENV)/bench/*.txt

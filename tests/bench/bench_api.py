@@ -489,6 +489,8 @@ def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         b_p99 = statistics.median(r.p99_ms for r in runs["bare"])
         e_p99 = statistics.median(r.p99_ms for r in runs["evaluate"])
         ratio = e_rate / b_rate
+        if os.environ.get("SEONBYEOL_EVALUATE_AUDIT_COMMIT", "durable").strip().lower() == "fast":
+            backend = f"{backend} (audit commit fast)"  # SEONBYEOL_EVALUATE_AUDIT_COMMIT passed to the server
         line(f"evaluate {backend} wrk c{args.connections} req/s", f"{e_rate:,.0f} req/s", f"{b_rate:,.0f} req/s",
              ratio, f">= {TARGET_RATIO}", ratio >= TARGET_RATIO)  # fmt: skip
         print(f"MEASURE evaluate {backend} wrk p99 (under saturation)  {e_p99:.1f} ms  baseline {b_p99:.1f} ms")
