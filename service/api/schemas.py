@@ -106,24 +106,35 @@ def _plain_text(value: Any, longest: int) -> bool:
     return type(value) is str and 1 <= len(value) <= longest and "\x00" not in value
 
 
+_NOMINEE_KEYS = frozenset({"rrn", "name"})
+
+
+def _plain_nominee(item: Any) -> dict[str, Any] | None:
+    """``NomineeIn().load(item)`` for a nominee with nothing to report (exactly ``rrn`` and
+    ``name``, a name within its length with no NUL and no RRN in it, a valid RRN); else None.
+    The one check both fast body loads (evaluate, batch) make of a nominee."""
+    if type(item) is not dict or item.keys() != _NOMINEE_KEYS:
+        return None
+    number, name = item["rrn"], item["name"]
+    if not (_plain_text(name, 100) and _plain_text(number, 20)):
+        return None
+    if rrn_mod.contains_rrn(name):  # the full load refuses it (``no_rrn``)
+        return None
+    try:
+        return {"rrn": rrn_mod.parse(number), "name": name}
+    except rrn_mod.InvalidRRN:
+        return None
+
+
 def _plainly_valid_evaluation(data: Any) -> dict[str, Any] | None:
     """``EvaluateIn().load(data)`` for a body with nothing to report (no note, no unknown key,
     texts within their lengths and no RRN in the name, a valid RRN); None for any other body."""
     if type(data) is not dict or data.keys() - {"program", "nominee"} or "program" not in data:
         return None
-    nominee = data.get("nominee")
-    if type(nominee) is not dict or nominee.keys() != {"rrn", "name"}:
+    if not _plain_text(data["program"], 64):
         return None
-    program, name, number = data["program"], nominee["name"], nominee["rrn"]
-    if not (_plain_text(program, 64) and _plain_text(name, 100) and _plain_text(number, 20)):
-        return None
-    if rrn_mod.contains_rrn(name):  # the full load refuses it (``no_rrn``)
-        return None
-    try:
-        parsed = rrn_mod.parse(number)
-    except rrn_mod.InvalidRRN:
-        return None
-    return {"program": program, "nominee": {"rrn": parsed, "name": name}, "note": None}
+    nominee = _plain_nominee(data.get("nominee"))
+    return None if nominee is None else {"program": data["program"], "nominee": nominee, "note": None}
 
 
 class BatchEvaluateIn(StrictSchema):
@@ -144,34 +155,23 @@ class BatchEvaluateIn(StrictSchema):
 
 
 _BATCH_KEYS = frozenset({"program", "nominees"})
-_NOMINEE_KEYS = frozenset({"rrn", "name"})
 
 
 def _plain_batch(data: Any) -> dict[str, Any] | None:
     """What BatchEvaluateIn loads from ``data`` when ``data`` is plainly valid (exact JSON types, the
-    declared keys only, lengths within the validators', no NUL, every RRN parsed); else None."""
+    declared keys only, lengths within the validators', no NUL, no RRN in a name, every RRN
+    parsed); else None."""
     if type(data) is not dict or data.keys() != _BATCH_KEYS:
         return None
     program, nominees = data["program"], data["nominees"]
-    if type(program) is not str or not 1 <= len(program) <= 64 or "\x00" in program:
-        return None
-    if type(nominees) is not list or not 1 <= len(nominees) <= 1000:
+    if not _plain_text(program, 64) or type(nominees) is not list or not 1 <= len(nominees) <= 1000:
         return None
     out = []
-    parse = rrn_mod.parse
     for item in nominees:
-        if type(item) is not dict or item.keys() != _NOMINEE_KEYS:
+        nominee = _plain_nominee(item)
+        if nominee is None:
             return None
-        number, name = item["rrn"], item["name"]
-        if type(number) is not str or type(name) is not str or not 1 <= len(name) <= 100:
-            return None
-        if "\x00" in name or "\x00" in number:
-            return None
-        try:
-            parsed = parse(number)
-        except rrn_mod.InvalidRRN:
-            return None
-        out.append({"rrn": parsed, "name": name})
+        out.append(nominee)
     return {"program": program, "nominees": out}
 
 

@@ -169,7 +169,8 @@ def _variants() -> list[Any]:
             {**GOOD, "nominees": GOOD["nominees"] * 500 + GOOD["nominees"][:1]}]  # fmt: skip
     rrns = ["991399-1234567", "450231-2000001", "450312-X000001", " 450312-2000001 ", "450312-2000001\n",
             "4503122000001", "450312--2000001", "450312-20000011", "", "\x00", "450312-\x002000001"]  # fmt: skip
-    names = ["a", "n" * 100, "n" * 101, "", " ", "김\x00", "\ud800", "홍길순"]
+    names = ["a", "n" * 100, "n" * 101, "", " ", "김\x00", "\ud800", "홍길순", "홍길순 900101-1234567",
+             "홍길순 9001011234567"]  # fmt: skip
     for field, values in (("rrn", rrns + bad_values), ("name", names + bad_values)):
         for value in values:
             body = copy.deepcopy(GOOD)
