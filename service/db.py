@@ -42,8 +42,10 @@ def make_engine(url: str) -> Engine:
             # may write waits for the lock first (busy_timeout) and writers queue; one that only
             # reads takes a snapshot and runs beside them, and may not write (_refuse_writes).
             raw = conn.connection.driver_connection
-            if conn.get_execution_options().get(READ_ONLY):
-                raw.execute("BEGIN")
+            options = conn.get_execution_options()
+            if options.get(READ_ONLY):
+                if not options.get(PER_STATEMENT):  # else each read is its own implicit transaction
+                    raw.execute("BEGIN")
             else:
                 begin_immediate(raw)
 
@@ -150,6 +152,8 @@ class Database:
 _READS = ("SELECT", "WITH", "PRAGMA")
 READ_ONLY = "seonbyeol_read_only"
 """Execution option with which :func:`read_only` begins a transaction (checked by SQLite's begin)."""
+PER_STATEMENT = "seonbyeol_per_statement"
+"""Execution option of :func:`read_only` ``per_statement``: no transaction block around the reads."""
 
 
 def is_read_only(session: Session) -> bool:
@@ -159,7 +163,7 @@ def is_read_only(session: Session) -> bool:
     return bool(session.connection().get_execution_options().get(READ_ONLY))
 
 
-def read_only(session: Session) -> None:
+def read_only(session: Session, per_statement: bool = False) -> None:
     """Begin the session's transaction as a reader (a no-op when it already is one).
 
     On SQLite a plain deferred ``BEGIN``: it does not take the database-wide write lock, so
@@ -167,6 +171,11 @@ def read_only(session: Session) -> None:
     refused at once (RuntimeError) instead of upgrading the transaction, which fails with
     "database is locked" whenever another process committed in between. A write afterwards goes through
     :func:`write_after_read` or :func:`begin_write`. On PostgreSQL an ordinary transaction.
+
+    ``per_statement``: every statement may see its own snapshot, for a caller whose reads are
+    each complete in one statement (evaluate: the token, then the person's facts). They run
+    without a transaction block: on PostgreSQL in autocommit, saving the ``BEGIN`` and
+    ``COMMIT`` round trips; on SQLite as implicit one-statement transactions.
     """
     if session.in_transaction():
         if is_read_only(session):
@@ -174,27 +183,49 @@ def read_only(session: Session) -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("read_only called with unflushed changes pending")
         session.commit()
-    session.connection(execution_options={READ_ONLY: True})
+    options: dict[str, Any] = {READ_ONLY: True}
+    if per_statement:
+        options[PER_STATEMENT] = True
+        if session.get_bind().dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+    session.connection(execution_options=options)
 
 
-def write_after_read(session: Session) -> None:
+def is_per_statement(session: Session) -> bool:
+    """Whether the session's transaction was begun by :func:`read_only` ``per_statement``."""
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().get_execution_options().get(PER_STATEMENT))
+
+
+def write_after_read(session: Session, transaction: bool = False) -> None:
     """Go on to write after a :func:`read_only` transaction, without ever upgrading it.
 
     SQLite: end the read transaction and begin a write one (``COMMIT; BEGIN IMMEDIATE``) on the
     same connection, so that the session's transaction goes on (no commit, pool check-in and
     check-out in between; it has nothing of its own to commit). PostgreSQL: keep the very same
     transaction (MVCC readers may write; nothing to upgrade). Anything else: :func:`begin_write`.
+
+    After ``per_statement`` reads, SQLite begins the write transaction (there is no read
+    transaction to end) and PostgreSQL stays in autocommit: one statement, committed by itself
+    before it returns (one round trip for an access record). A caller that writes more than one
+    statement, or needs ``SET LOCAL``, asks for a ``transaction`` block.
     """
     if not is_read_only(session):
         begin_write(session)
         return
     conn = session.connection()
+    per_statement = bool(conn.get_execution_options().get(PER_STATEMENT))
     if conn.dialect.name == "sqlite":
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("write_after_read called with unflushed changes pending")
         raw = conn.connection.driver_connection
-        raw.execute("COMMIT")
-        raw.execute("BEGIN IMMEDIATE")
+        if not per_statement:
+            raw.execute("COMMIT")
+        begin_immediate(raw)  # in short steps, not SQLite's busy handler (1, 2, 5, 10 … ms sleeps)
+    elif per_statement and transaction:
+        begin_write(session)
+        return
     conn.execution_options(**{READ_ONLY: False})
 
 

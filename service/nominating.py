@@ -43,8 +43,10 @@ def evaluate(
     """Dry run: the verdict a nomination would get now; only the audit entry is stored.
 
     The reads run in a read-only transaction (on SQLite it does not take the write lock, so
-    evaluations of several workers run at once); the audit entry is then written in a short
-    write transaction and committed before this returns, i.e. before the answer is sent;
+    evaluations of several workers run at once; the API's reads on PostgreSQL run per statement,
+    the facts being one statement); the audit entry is then written in a short write transaction
+    (on PostgreSQL after per-statement reads: one autocommitted INSERT) and committed before this
+    returns, i.e. before the answer is sent;
     ``durable_audit`` False (``SEONBYEOL_EVALUATE_AUDIT_COMMIT=fast``) does not wait for
     PostgreSQL's disk flush of that commit (service/config.py says what that risks).
     """
@@ -56,8 +58,9 @@ def evaluate(
     candidate = Candidate(keys.person_index(session, cipher, number.digits), name)
     read_only(session)
     screened = screen_candidate(session, program, candidate, clock.now())
-    write_after_read(session)
-    if not durable_audit and session.get_bind().dialect.name == "postgresql":
+    no_flush_wait = not durable_audit and session.get_bind().dialect.name == "postgresql"
+    write_after_read(session, transaction=no_flush_wait)  # SET LOCAL needs a transaction block
+    if no_flush_wait:
         # committed (and visible) before the answer, without waiting for the disk flush
         session.execute(text("SET LOCAL synchronous_commit = off"))
     audit.record(

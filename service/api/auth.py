@@ -31,7 +31,7 @@ def bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def current_principal(keep_reading: bool = False) -> Principal:
+def current_principal(keep_reading: bool = False, per_statement: bool = False) -> Principal:
     """The caller of this request; 401 without a valid (known, unrevoked, unexpired) token.
 
     The token is checked in a short read-only transaction of its own (on SQLite it takes no
@@ -41,6 +41,7 @@ def current_principal(keep_reading: bool = False) -> Principal:
 
     ``keep_reading``: leave the read-only transaction open for a view that reads next (evaluate),
     instead of ending it here and beginning another; a view that writes must not ask for it.
+    ``per_statement``: those reads are each one statement (see :func:`service.db.read_only`).
     """
     principal = g.get("principal")
     if principal is not None:
@@ -51,7 +52,7 @@ def current_principal(keep_reading: bool = False) -> Principal:
     session = get_session()
     own_transaction = not session.in_transaction()
     if own_transaction:
-        read_only(session)
+        read_only(session, per_statement=keep_reading and per_statement)
     try:
         checked = authenticate(session, token, touch=own_transaction)
     except TokenRejected as exc:
@@ -70,14 +71,17 @@ def current_principal(keep_reading: bool = False) -> Principal:
     return checked.principal
 
 
-def requires(action: str, manages_program: bool = False, reads_first: bool = False) -> Callable[[F], F]:
+def requires(
+    action: str, manages_program: bool = False, reads_first: bool = False, per_statement: bool = False
+) -> Callable[[F], F]:
     """Allow the view only to callers whose role may attempt ``action`` in the one access
     policy (401 without a token, 403 otherwise); object scope is checked by the service.
 
     ``manages_program``: the path's program (``code``) must be one the caller manages, checked
     before the body is parsed, so that a caller who may not change it gets 403, not 422.
     ``reads_first``: the view begins with reads (evaluate): the token's read-only transaction
-    stays open for them (see :func:`current_principal`).
+    stays open for them (see :func:`current_principal`); ``per_statement``: each of them is one
+    statement, which may see its own snapshot (PostgreSQL: no transaction block around them).
     """
     if action not in access.ACTIONS:
         raise KeyError(f"unknown action {action!r}")
@@ -85,7 +89,7 @@ def requires(action: str, manages_program: bool = False, reads_first: bool = Fal
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = current_principal(keep_reading=reads_first)
+            principal = current_principal(keep_reading=reads_first, per_statement=per_statement)
             access.require(principal, action)
             if manages_program:
                 access.require_manager(principal, get_program(get_session(), kwargs["code"]))

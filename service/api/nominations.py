@@ -139,7 +139,7 @@ def _batch_response(code: str, judged: list[batch.Judged], english: bool) -> Res
 
 @blp.route("/evaluate")
 class Evaluate(MethodView):
-    @requires("evaluate", reads_first=True)
+    @requires("evaluate", reads_first=True, per_statement=True)  # the facts are one statement
     @blp.arguments(schemas.EvaluateIn())  # one instance: no schema (and nested schema) built per request
     @blp.response(200, schemas.EvaluateOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
