@@ -27,18 +27,46 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import CursorResult, Select, Table, bindparam, delete, exists, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from . import access, clock, workdays
 from .config import MIN_AUDIT_RETENTION_DAYS
 from .errors import Invalid, NotFound
-from .models import AuditEntry, AuditReport, utcnow
+from .models import ApiToken, AuditEntry, AuditReport, utcnow
 from .models.base import UTCDateTime
-from .security import Principal
+from .security import Principal, TokenRejected
 
 CLI = Principal("cli", 0, "", "", "admin")
 _AUDIT_INSERT = insert(AuditEntry.__table__)  # type: ignore[arg-type]
+_ENTRY_COLUMNS = (
+    "at", "actor", "institution_code", "role", "action", "subject_index", "subject_masked", "target", "detail",
+    "request_id",
+)  # fmt: skip
+
+
+def _guarded_insert() -> Any:
+    """The entry's INSERT … SELECT, which writes the row only while the token ``token_id`` is
+    unrevoked and unexpired at ``now``: one statement both checks the caller and records the
+    access (see :class:`service.security.TokenCheck`)."""
+    entries, tokens = AuditEntry.__table__.c, ApiToken.__table__.c
+    valid = exists().where(
+        tokens.id == bindparam("token_id"),
+        tokens.revoked_at.is_(None),
+        or_(tokens.expires_at.is_(None), tokens.expires_at > bindparam("now", type_=tokens.expires_at.type)),
+    )
+    values = select(*(bindparam(name, type_=entries[name].type) for name in _ENTRY_COLUMNS)).where(valid)
+    # RETURNING: a compiled INSERT's rowcount is not kept on every driver (psycopg gives -1)
+    entry = insert(AuditEntry.__table__).from_select(list(_ENTRY_COLUMNS), values)  # type: ignore[arg-type]
+    return entry.returning(entries.id)
+
+
+_GUARDED_INSERT = _guarded_insert()
+
+
+def _refuse_unchecked(principal: Principal) -> None:
+    if principal.token_check is not None and not principal.token_check.done:
+        raise RuntimeError("bulk access records for a principal whose token is unchecked (recent_authentication)")
 
 
 def record(
@@ -51,7 +79,12 @@ def record(
     request_id: str | None = None,
 ) -> None:
     """Add one entry per subject ``(rrn_index, rrn_masked)``; bulk-inserted. The entry carries the
-    request's id (service/logging_setup.py) unless one is given, so a log line and an entry meet."""
+    request's id (service/logging_setup.py) unless one is given, so a log line and an entry meet.
+
+    A principal with an unchecked :class:`~service.security.TokenCheck` (a recently
+    authenticated token) gets its one entry only if the token is still valid, checked by the
+    INSERT itself; otherwise nothing is written and TokenRejected is raised (the caller looks
+    the token up to say why)."""
     from .logging_setup import current_request_id
 
     now = utcnow()
@@ -71,7 +104,13 @@ def record(
         }
         for index, masked in subjects
     ]
-    if rows:  # Core, not the ORM's bulk path: one compiled INSERT, no mapper work per call
+    check = principal.token_check
+    if check is not None and not check.done and len(rows) == 1:
+        written = session.connection().execute(_GUARDED_INSERT, {**rows[0], "token_id": check.token_id, "now": now})
+        if written.first() is None:
+            raise TokenRejected("unknown")
+        check.done = True
+    elif rows:  # Core, not the ORM's bulk path: one compiled INSERT, no mapper work per call
         session.connection().execute(_AUDIT_INSERT, rows)
 
 
@@ -88,6 +127,7 @@ def record_bulk(
     shares converted once by their column types (time, JSON detail) instead of once per row by
     the ORM's bulk insert (about 30 → 15 ms for 1,000 entries, most of it the database's own
     index work). Same columns, same values, same transaction."""
+    _refuse_unchecked(principal)
     from .logging_setup import current_request_id
 
     conn = session.connection()
@@ -160,6 +200,7 @@ def record_many(
     thousands of subjects (a re-screening of a whole program). On PostgreSQL one
     ``INSERT … SELECT`` over the subjects sent as two text parameters (split on the server): no
     bind processing per row and no array to adapt value by value; elsewhere :func:`record_bulk`."""
+    _refuse_unchecked(principal)
     from .logging_setup import current_request_id
 
     if len(indexes) != len(masked):

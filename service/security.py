@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -106,6 +108,17 @@ def create_token(
     return issue_token(session, institution, role, name, expires_days).token
 
 
+@dataclass
+class TokenCheck:
+    """The token of a principal taken from this process's recent authentications
+    (:func:`recent_authentication`), not looked up again for this request: the statement that
+    records the access checks it (:func:`service.audit.record`) and sets ``done``; a caller
+    that records nothing checks it itself (service/api/auth.py)."""
+
+    token_id: int
+    done: bool = False
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the actor's name, institution and role."""
@@ -115,6 +128,7 @@ class Principal:
     institution_code: str
     institution_name: str
     role: str
+    token_check: TokenCheck | None = field(default=None, compare=False, repr=False)
 
 
 class TokenRejected(Exception):
@@ -145,12 +159,13 @@ _TOKEN_TOUCH = Statement(
 def authenticate(session: Session, token: str, touch: bool = True) -> Authenticated:
     """The principal of a bearer token, checked against the database on every call.
 
-    Nothing is cached: one indexed lookup (by the token's hash) reads ``revoked_at`` and
-    ``expires_at`` each time, so a revocation or an expiry holds at once in every worker and
-    on every host. The lookup is a read (it runs in whatever transaction the session has, a
-    read-only one on the request path) and compares the times in SQL. With ``touch``,
-    ``last_used_at`` is written when it is more than a minute old (a conditional UPDATE:
-    concurrent requests write it once), switching a read-only transaction to a writer only then.
+    One indexed lookup (by the token's hash) reads ``revoked_at`` and ``expires_at`` each
+    time, so a revocation or an expiry holds at once in every worker and on every host. The
+    lookup is a read (it runs in whatever transaction the session has, a read-only one on the
+    request path) and compares the times in SQL. With ``touch``, ``last_used_at`` is written
+    when it is more than a minute old (a conditional UPDATE: concurrent requests write it
+    once), switching a read-only transaction to a writer only then. A success is remembered
+    for :func:`recent_authentication`.
     """
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         raise TokenRejected("unknown")
@@ -167,7 +182,46 @@ def authenticate(session: Session, token: str, touch: bool = True) -> Authentica
     if touch and due:
         write_after_read(session)
         _TOKEN_TOUCH.execute(session, {"id": token_id, **times})
-    return Authenticated(Principal(f"token:{name}", institution_id, code, iname, role), prefix)
+    checked = Authenticated(Principal(f"token:{name}", institution_id, code, iname, role), prefix)
+    _remember(session, token, checked, token_id, now)
+    return checked
+
+
+RECENT_FOR = TOUCH_INTERVAL
+"""How long a successful authentication is remembered (then looked up, and touched, again)."""
+_MAX_RECENT = 1_024
+_RecentCache = dict[str, tuple[Authenticated, int, datetime]]
+_RECENT: WeakKeyDictionary[Any, _RecentCache] = WeakKeyDictionary()  # per database engine
+
+
+def _remember(session: Session, token: str, checked: Authenticated, token_id: int, now: datetime) -> None:
+    cache = _RECENT.setdefault(session.get_bind(), {})
+    if len(cache) >= _MAX_RECENT:
+        cache.clear()
+    cache[token_hash(token)] = (checked, token_id, now)
+
+
+def recent_authentication(session: Session, token: str) -> Authenticated | None:
+    """This process's successful :func:`authenticate` of ``token`` of less than a minute ago,
+    whose principal carries a :class:`TokenCheck`: it is not valid on its own word. The caller
+    must have the token checked by a statement it runs anyway: :func:`service.audit.record`
+    writes the access record only if the token is still unrevoked and unexpired, in the same
+    statement, and raises TokenRejected otherwise (evaluate: no token lookup of its own, and a
+    revocation still holds at once everywhere). None: authenticate as usual."""
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    found = _RECENT.get(session.get_bind(), {}).get(token_hash(token))
+    if found is None:
+        return None
+    checked, token_id, at = found
+    if clock.utcnow() - at >= RECENT_FOR:
+        return None
+    return Authenticated(replace(checked.principal, token_check=TokenCheck(token_id)), checked.token_prefix)
+
+
+def forget_authentication(session: Session, token: str) -> None:
+    """Drop ``token`` from the recent authentications (it was refused)."""
+    _RECENT.get(session.get_bind(), {}).pop(token_hash(token), None)
 
 
 def principal_for_token(session: Session, token: str) -> Principal | None:

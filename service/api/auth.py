@@ -11,7 +11,14 @@ from flask import g, request
 from .. import access
 from ..db import get_session, is_read_only, read_only
 from ..programs import get_program
-from ..security import Principal, TokenRejected, authenticate
+from ..security import (
+    Authenticated,
+    Principal,
+    TokenRejected,
+    authenticate,
+    forget_authentication,
+    recent_authentication,
+)
 from .problems import Problem
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,7 +38,7 @@ def bearer_token() -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def current_principal(keep_reading: bool = False, per_statement: bool = False) -> Principal:
+def current_principal(keep_reading: bool = False, per_statement: bool = False, recent: bool = False) -> Principal:
     """The caller of this request; 401 without a valid (known, unrevoked, unexpired) token.
 
     The token is checked in a short read-only transaction of its own (on SQLite it takes no
@@ -42,6 +49,9 @@ def current_principal(keep_reading: bool = False, per_statement: bool = False) -
     ``keep_reading``: leave the read-only transaction open for a view that reads next (evaluate),
     instead of ending it here and beginning another; a view that writes must not ask for it.
     ``per_statement``: those reads are each one statement (see :func:`service.db.read_only`).
+    ``recent``: a token this process authenticated within the minute is not looked up again; its
+    principal carries a :class:`~service.security.TokenCheck` that the view's access record
+    settles (see :func:`requires`).
     """
     principal = g.get("principal")
     if principal is not None:
@@ -51,6 +61,9 @@ def current_principal(keep_reading: bool = False, per_statement: bool = False) -
         raise Problem(401, ("Authorization: Bearer 토큰이 필요합니다", "an Authorization: Bearer token is required"))
     session = get_session()
     own_transaction = not session.in_transaction()
+    if recent and own_transaction and (remembered := recent_authentication(session, token)) is not None:
+        read_only(session, per_statement=keep_reading and per_statement)
+        return _settle(remembered)
     if own_transaction:
         read_only(session, per_statement=keep_reading and per_statement)
     try:
@@ -61,6 +74,10 @@ def current_principal(keep_reading: bool = False, per_statement: bool = False) -
         raise Problem(401, _REJECTED[exc.reason]) from None
     if own_transaction and not (keep_reading and is_read_only(session)):
         session.commit()
+    return _settle(checked)
+
+
+def _settle(checked: Authenticated) -> Principal:
     g.principal = checked.principal
     # for the access log (service/logging_setup.py): who, never the token itself
     request.environ["seonbyeol.actor"] = {
@@ -71,8 +88,49 @@ def current_principal(keep_reading: bool = False, per_statement: bool = False) -
     return checked.principal
 
 
+def _check_token_now() -> None:
+    """Look the request's token up (for a principal from the recent authentications whose
+    check the view did not settle): 401 if it is no longer valid. Ends the session's
+    transaction first: nothing the view did is kept either way, the request is failing or done."""
+    session = get_session()
+    session.rollback()
+    token = bearer_token() or ""
+    read_only(session)
+    try:
+        authenticate(session, token, touch=False)
+    except TokenRejected as exc:
+        forget_authentication(session, token)
+        raise Problem(401, _REJECTED[exc.reason]) from None
+    finally:
+        session.rollback()
+
+
+def _run_checked(view: Callable[..., Any], principal: Principal, args: Any, kwargs: Any) -> Any:
+    """Run a view for a principal from the recent authentications: its access record checks the
+    token (:func:`service.audit.record`); an answer that records nothing, or an error, is
+    preceded by a lookup, so a revoked or expired token gets its 401 whatever else is wrong."""
+    check = principal.token_check
+    assert check is not None
+    try:
+        result = view(*args, **kwargs)
+    except TokenRejected:
+        _check_token_now()  # says why (revoked, expired, unknown)
+        raise Problem(401, _REJECTED["unknown"]) from None
+    except BaseException:
+        if not check.done:
+            _check_token_now()
+        raise
+    if not check.done:
+        _check_token_now()
+    return result
+
+
 def requires(
-    action: str, manages_program: bool = False, reads_first: bool = False, per_statement: bool = False
+    action: str,
+    manages_program: bool = False,
+    reads_first: bool = False,
+    per_statement: bool = False,
+    recent_token: bool = False,
 ) -> Callable[[F], F]:
     """Allow the view only to callers whose role may attempt ``action`` in the one access
     policy (401 without a token, 403 otherwise); object scope is checked by the service.
@@ -82,6 +140,8 @@ def requires(
     ``reads_first``: the view begins with reads (evaluate): the token's read-only transaction
     stays open for them (see :func:`current_principal`); ``per_statement``: each of them is one
     statement, which may see its own snapshot (PostgreSQL: no transaction block around them).
+    ``recent_token``: the view records one access entry (evaluate), which checks a token this
+    process authenticated within the minute instead of a lookup of its own (:func:`current_principal`).
     """
     if action not in access.ACTIONS:
         raise KeyError(f"unknown action {action!r}")
@@ -89,10 +149,12 @@ def requires(
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = current_principal(keep_reading=reads_first, per_statement=per_statement)
+            principal = current_principal(keep_reading=reads_first, per_statement=per_statement, recent=recent_token)
             access.require(principal, action)
             if manages_program:
                 access.require_manager(principal, get_program(get_session(), kwargs["code"]))
+            if principal.token_check is not None:
+                return _run_checked(view, principal, args, kwargs)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

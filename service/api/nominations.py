@@ -139,7 +139,8 @@ def _batch_response(code: str, judged: list[batch.Judged], english: bool) -> Res
 
 @blp.route("/evaluate")
 class Evaluate(MethodView):
-    @requires("evaluate", reads_first=True, per_statement=True)  # the facts are one statement
+    # the facts are one statement; the access record checks a recently authenticated token
+    @requires("evaluate", reads_first=True, per_statement=True, recent_token=True)
     @blp.arguments(schemas.EvaluateIn())  # one instance: no schema (and nested schema) built per request
     @blp.response(200, schemas.EvaluateOut)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Through the real server (gunicorn, several workers): a revoked token is refused by every
-worker at once, and the server's log is JSON lines with request ids and no personal data."""
+worker at once (evaluate too, whose workers remember a token for a minute and let its access
+record check it), and the server's log is JSON lines with request ids and no personal data."""
 
 from __future__ import annotations
 
@@ -55,16 +56,19 @@ def test_revocation_in_every_worker_and_json_logs(runner: FlaskCliRunner, databa
         bad = {"program": "kimchi-2026", "nominee": {"rrn": RRN["박영수"][:-1] + "x", "name": "박영수"}}
         assert _call(f"{base}/api/v1/evaluate", nominator, bad)[0] == 422
 
-        def burst() -> Counter[int]:
+        def burst(path: str = "/api/v1/programs", body: Any = None) -> Counter[int]:
             with ThreadPoolExecutor(max_workers=8) as pool:
-                return Counter(pool.map(lambda _: _call(f"{base}/api/v1/programs", nominator)[0], range(32)))
+                return Counter(pool.map(lambda _: _call(f"{base}{path}", nominator, body)[0], range(32)))
 
         claimed = _call(f"{base}/healthz", admin, headers={"X-Forwarded-Proto": "https"})[1]
         assert "Strict-Transport-Security" not in claimed  # no proxy is trusted: a client cannot claim TLS
         assert burst() == {200: 32}  # every worker has seen the token working
+        # evaluate: every worker now remembers the token (no lookup within the minute) ...
+        assert burst("/api/v1/evaluate", evaluate) == {200: 32}
         revoked = runner.invoke(args=["revoke-token", nominator[:10]])
         assert revoked.exit_code == 0, revoked.output
         assert burst() == {401: 32}  # and every worker refuses it at once
+        assert burst("/api/v1/evaluate", evaluate) == {401: 32}  # ... and its access record refuses it
         assert _call(f"{base}/api/v1/programs", admin)[0] == 200
     lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
     records = []
@@ -83,6 +87,8 @@ def test_revocation_in_every_worker_and_json_logs(runner: FlaskCliRunner, databa
     assert len(refused) == 32
     served_by = {r["pid"] for r in access if r["path"] == "/api/v1/programs"}
     assert len(served_by) >= 2, "the bursts reached several workers"
+    evaluated_by = {r["pid"] for r in access if r["path"] == "/api/v1/evaluate" and r["status"] == 401}
+    assert len(evaluated_by) >= 2, "the refused evaluations reached several workers"
     text = log_path.read_text()
     for secret in [*RRN.values(), *[n.replace("-", "") for n in RRN.values()], *RRN.keys(), admin, nominator]:
         assert secret not in text, secret
