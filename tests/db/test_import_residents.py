@@ -2,11 +2,12 @@
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service import registry_import
 from service.crypto import key_id_of
@@ -260,6 +261,32 @@ def test_chunks_count_inserts_updates_unchanged_and_rejects_across_boundaries(ap
 
     again = _import(app, second, batch_size=7)  # other boundaries: still nothing to write
     assert (again.inserted, again.updated, again.unchanged, again.rejected) == (0, 0, 26, 2)
+
+
+@pytest.mark.usefixtures("district")
+def test_a_chunk_of_new_people_only_runs_no_update(app: Flask) -> None:
+    updates: list[int] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE RESIDENTS"):
+            updates.append(1)
+
+    engine = get_db(app).engine
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        first = _result_counts(_import(app, _people(20), batch_size=10))  # two chunks, all new
+        assert first == (20, 0, 0) and updates == [], "a first load updated residents"
+        mixed = _people(10, start=15)  # 5 known (one of them changed) + 5 new: one chunk
+        mixed[0]["address"] = "서울특별시 성동구 왕십리로 1"
+        assert _result_counts(_import(app, mixed, batch_size=10)) == (5, 1, 4) and len(updates) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    with get_db(app).session() as s:
+        assert s.scalar(select(Resident.address).where(Resident.name == mixed[0]["name"])) == mixed[0]["address"]
+
+
+def _result_counts(result: registry_import.ImportResult) -> tuple[int, int, int]:
+    return result.inserted, result.updated, result.unchanged
 
 
 @pytest.mark.usefixtures("district")
