@@ -297,11 +297,11 @@ def test_a_failed_merge_leaves_the_chunk_out_and_later_chunks_unstaged(
     real = registry_import._merge_chunk
     merged: list[int] = []
 
-    def fail_second(session, cipher, staged, digits):  # type: ignore[no-untyped-def]
+    def fail_second(session, cipher, staged, digits, *rest):  # type: ignore[no-untyped-def]
         merged.append(staged)
         if len(merged) == 2:
             raise RuntimeError("disk full")
-        return real(session, cipher, staged, digits)
+        return real(session, cipher, staged, digits, *rest)
 
     monkeypatch.setattr(registry_import, "_merge_chunk", fail_second)
     with pytest.raises(RuntimeError, match="disk full"):
