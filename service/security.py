@@ -214,7 +214,7 @@ def recent_authentication(session: Session, token: str) -> Authenticated | None:
     if found is None:
         return None
     checked, token_id, at = found
-    if clock.utcnow() - at >= RECENT_FOR:
+    if not timedelta(0) <= clock.utcnow() - at < RECENT_FOR:  # older, or the clock went back
         return None
     return Authenticated(replace(checked.principal, token_check=TokenCheck(token_id)), checked.token_prefix)
 

@@ -87,6 +87,9 @@ def test_a_recent_token_is_not_looked_up_again_but_its_access_is_recorded(
     with _token_lookups(app) as lookups, clock.frozen(NOW + timedelta(seconds=61)):
         assert _evaluate(api, token).status_code == 200
         assert len(lookups) == 1, "after a minute the token is looked up (and its use recorded) again"
+    with _token_lookups(app) as lookups, clock.frozen(NOW + timedelta(seconds=30)):
+        assert _evaluate(api, token).status_code == 200
+        assert len(lookups) == 1, "a clock that went back does not extend what is remembered"
 
 
 def test_a_revocation_elsewhere_refuses_the_next_evaluate_and_records_nothing(
