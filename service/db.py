@@ -191,13 +191,6 @@ def read_only(session: Session, per_statement: bool = False) -> None:
     session.connection(execution_options=options)
 
 
-def is_per_statement(session: Session) -> bool:
-    """Whether the session's transaction was begun by :func:`read_only` ``per_statement``."""
-    if not session.in_transaction():
-        return False
-    return bool(session.connection().get_execution_options().get(PER_STATEMENT))
-
-
 def write_after_read(session: Session, transaction: bool = False) -> None:
     """Go on to write after a :func:`read_only` transaction, without ever upgrading it.
 
