@@ -150,12 +150,16 @@ def requires(
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal(keep_reading=reads_first, per_statement=per_statement, recent=recent_token)
-            access.require(principal, action)
-            if manages_program:
-                access.require_manager(principal, get_program(get_session(), kwargs["code"]))
-            if principal.token_check is not None:
-                return _run_checked(view, principal, args, kwargs)
-            return view(*args, **kwargs)
+
+            def allowed(*args: Any, **kwargs: Any) -> Any:
+                access.require(principal, action)
+                if manages_program:
+                    access.require_manager(principal, get_program(get_session(), kwargs["code"]))
+                return view(*args, **kwargs)
+
+            if principal.token_check is not None:  # a 403 too waits for the token's check (401 first)
+                return _run_checked(allowed, principal, args, kwargs)
+            return allowed(*args, **kwargs)
 
         return cast(F, wrapper)
 

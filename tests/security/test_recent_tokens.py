@@ -135,3 +135,13 @@ def test_a_valid_recent_token_still_gets_its_other_errors(
     assert problem(_evaluate(api, token, {"program": "kimchi-2026"}), 422)
     assert problem(_evaluate(api, token, {"program": "no-such-program", "nominee": BODY["nominee"]}), 422)
     assert _evaluate(api, token).status_code == 200
+
+
+def test_a_revoked_recent_token_of_a_role_that_may_not_evaluate_gets_401_not_403(
+    app: Flask, api: Api, program: dict[str, Any]
+) -> None:
+    token = api.tokens["auditor"]  # may not evaluate: 403 while valid
+    assert api.client.get("/api/v1/programs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    problem(_evaluate(api, token), 403)
+    _revoke_elsewhere(app, token)
+    assert "폐기" in problem(_evaluate(api, token), 401)["detail"]
