@@ -95,7 +95,12 @@ def mask(value: str) -> str:
     match = _PATTERN.match(value.strip()) if isinstance(value, str) else None
     if not match:
         return "******-*******"
-    return f"{match.group(1)}-{match.group(2)[0]}******"
+    return mask_digits(match.group(1) + match.group(2))
+
+
+def mask_digits(digits: str) -> str:
+    """:func:`mask` of 13 digits already checked (the import's hot path: no pattern match)."""
+    return f"{digits[:6]}-{digits[6]}******"
 
 
 def age_on(birth: date, on: date) -> int:
