@@ -38,26 +38,25 @@ from .models.base import UTCDateTime
 from .security import Principal, TokenRejected
 
 CLI = Principal("cli", 0, "", "", "admin")
-_AUDIT_INSERT = insert(AuditEntry.__table__)  # type: ignore[arg-type]
-_ENTRY_COLUMNS = (
-    "at", "actor", "institution_code", "role", "action", "subject_index", "subject_masked", "target", "detail",
-    "request_id",
-)  # fmt: skip
+_AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
+_AUDIT_INSERT = insert(_AUDIT_TABLE)
+_AUDIT_COLUMNS = ("at", "actor", "institution_code", "role", "action", "subject_index", "subject_masked", "target",
+                  "detail", "request_id")  # fmt: skip
 
 
 def _guarded_insert() -> Any:
     """The entry's INSERT … SELECT, which writes the row only while the token ``token_id`` is
     unrevoked and unexpired at ``now``: one statement both checks the caller and records the
     access (see :class:`service.security.TokenCheck`)."""
-    entries, tokens = AuditEntry.__table__.c, ApiToken.__table__.c
+    entries, tokens = _AUDIT_TABLE.c, ApiToken.__table__.c
     valid = exists().where(
         tokens.id == bindparam("token_id"),
         tokens.revoked_at.is_(None),
         or_(tokens.expires_at.is_(None), tokens.expires_at > bindparam("now", type_=tokens.expires_at.type)),
     )
-    values = select(*(bindparam(name, type_=entries[name].type) for name in _ENTRY_COLUMNS)).where(valid)
+    values = select(*(bindparam(name, type_=entries[name].type) for name in _AUDIT_COLUMNS)).where(valid)
     # RETURNING: a compiled INSERT's rowcount is not kept on every driver (psycopg gives -1)
-    entry = insert(AuditEntry.__table__).from_select(list(_ENTRY_COLUMNS), values)  # type: ignore[arg-type]
+    entry = insert(_AUDIT_TABLE).from_select(list(_AUDIT_COLUMNS), values)
     return entry.returning(entries.id)
 
 
@@ -159,9 +158,6 @@ def record_bulk(
         conn.exec_driver_sql(sql, rows)
 
 
-_AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]
-_AUDIT_COLUMNS = ("at", "actor", "institution_code", "role", "action", "subject_index", "subject_masked", "target",
-                  "detail", "request_id")  # fmt: skip
 _BULK_INSERTS: dict[str, tuple[str, list[str] | None, dict[str, Any]]] = {}
 
 

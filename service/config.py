@@ -148,15 +148,22 @@ def _old_data_keys(value: Any, current: bytes) -> tuple[bytes, ...]:
     return tuple(keys)
 
 
+def _whole_number(value: Any, key: str) -> int | None:
+    """A whole-number setting: its default when unset, None when it is not a whole number."""
+    if value is None or value == "":
+        return int(DEFAULTS[key])
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
 def audit_retention_days(value: Any) -> int:
     """SEONBYEOL_AUDIT_RETENTION_DAYS as a number of days; refuses fewer than two years."""
     name = _ENV_KEYS["AUDIT_RETENTION_DAYS"]
-    if value is None or value == "":
-        return int(DEFAULTS["AUDIT_RETENTION_DAYS"])
-    try:
-        days = int(str(value).strip())
-    except ValueError:
-        raise ConfigError(f"{name}는 일수(정수)여야 합니다 ({name} must be a whole number of days)") from None
+    days = _whole_number(value, "AUDIT_RETENTION_DAYS")
+    if days is None:
+        raise ConfigError(f"{name}는 일수(정수)여야 합니다 ({name} must be a whole number of days)")
     if days < MIN_AUDIT_RETENTION_DAYS:
         raise ConfigError(
             f"{name}={days}: 접속기록은 {MIN_AUDIT_RETENTION_DAYS}일(2년) 이상 보관해야 합니다 "
@@ -180,13 +187,8 @@ def evaluate_audit_commit(value: Any) -> str:
 def import_batch_size(value: Any) -> int:
     """SEONBYEOL_IMPORT_BATCH_SIZE as a positive number of rows."""
     name = _ENV_KEYS["IMPORT_BATCH_SIZE"]
-    if value is None or value == "":
-        return int(DEFAULTS["IMPORT_BATCH_SIZE"])
-    try:
-        rows = int(str(value).strip())
-    except ValueError:
-        rows = 0
-    if rows < 1:
+    rows = _whole_number(value, "IMPORT_BATCH_SIZE")
+    if rows is None or rows < 1:
         raise ConfigError(f"{name}는 1 이상의 정수여야 합니다 ({name} must be a positive whole number of rows)")
     return rows
 

@@ -171,7 +171,8 @@ def authenticate(session: Session, token: str, touch: bool = True) -> Authentica
         raise TokenRejected("unknown")
     now = clock.utcnow()
     times = {"now": datetime_param(session, now), "due": datetime_param(session, now - TOUCH_INTERVAL)}
-    rows = _TOKEN_LOOKUP.rows(session, {"token_hash": token_hash(token), **times})
+    hashed = token_hash(token)
+    rows = _TOKEN_LOOKUP.rows(session, {"token_hash": hashed, **times})
     if not rows:
         raise TokenRejected("unknown")
     token_id, name, role, prefix, institution_id, code, iname, revoked, expired, due = rows[0]
@@ -183,7 +184,7 @@ def authenticate(session: Session, token: str, touch: bool = True) -> Authentica
         write_after_read(session)
         _TOKEN_TOUCH.execute(session, {"id": token_id, **times})
     checked = Authenticated(Principal(f"token:{name}", institution_id, code, iname, role), prefix)
-    _remember(session, token, checked, token_id, now)
+    _remember(session, hashed, checked, token_id, now)
     return checked
 
 
@@ -194,11 +195,11 @@ _RecentCache = dict[str, tuple[Authenticated, int, datetime]]
 _RECENT: WeakKeyDictionary[Any, _RecentCache] = WeakKeyDictionary()  # per database engine
 
 
-def _remember(session: Session, token: str, checked: Authenticated, token_id: int, now: datetime) -> None:
+def _remember(session: Session, hashed: str, checked: Authenticated, token_id: int, now: datetime) -> None:
     cache = _RECENT.setdefault(session.get_bind(), {})
     if len(cache) >= _MAX_RECENT:
         cache.clear()
-    cache[token_hash(token)] = (checked, token_id, now)
+    cache[hashed] = (checked, token_id, now)
 
 
 def recent_authentication(session: Session, token: str) -> Authenticated | None:
