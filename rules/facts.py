@@ -30,11 +30,11 @@ file, line and field. Each bound is a named constant below.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Final, cast
+from typing import Any, Final, cast
 
 from rules.errors import FactsError
 
@@ -283,7 +283,7 @@ def validate_facts(facts: Mapping[str, object]) -> dict[str, FactValue]:
 _NAMES: Final = frozenset(FACTS)
 _SHORT_STR: Final = MAX_STR_BYTES // 4  # a string this short is within the byte bound (UTF-8: <= 4 bytes each)
 _MAX_LAYOUTS: Final = 64
-_Pick = Callable[[tuple[object, ...]], tuple[object, ...]]
+_Pick = Callable[[Any], tuple[Any, ...]]
 _Layout = tuple[tuple[type, ...], _Pick, _Pick]
 _LAYOUTS: dict[tuple[str, ...], _Layout] = {}
 
@@ -298,19 +298,21 @@ def _layout(order: tuple[str, ...]) -> _Layout | None:
         kinds = tuple(FACTS[name].type for name in order)
         ints = [i for i, kind in enumerate(kinds) if kind is int]
         strs = [i for i, kind in enumerate(kinds) if kind is str]
-        layout = (kinds, _getter(ints), _getter(strs))
+        layout = (kinds, tuple_getter(ints), tuple_getter(strs))
         if len(_LAYOUTS) < _MAX_LAYOUTS:  # the service builds facts in one or two orders
             _LAYOUTS[order] = layout
     return layout
 
 
-def _getter(positions: list[int]) -> _Pick:
-    if len(positions) == 1:
-        only = positions[0]
+def tuple_getter(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """``itemgetter(*keys)`` that always gives a tuple (``itemgetter`` gives one key's value bare,
+    and takes no key at all): the values at these positions or names, in this order."""
+    if len(keys) == 1:
+        only = keys[0]
         return lambda values: (values[only],)
-    if not positions:
+    if not keys:
         return lambda _values: ()
-    return cast(_Pick, itemgetter(*positions))
+    return cast(Callable[[Any], tuple[Any, ...]], itemgetter(*keys))
 
 
 def checked_facts(facts: Mapping[str, object]) -> Mapping[str, FactValue]:

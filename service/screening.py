@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 import rules
 from rules import FACTS, RuleSet
+from rules.facts import tuple_getter
 from rules.model import PLACEHOLDER_RE
 
 from .facts import Candidate, ProgramScope, StaleScope, assemble_facts, person_facts
@@ -79,7 +79,7 @@ class VerdictMaker:
         """The contract's verdict for these facts (messages in Korean and English)."""
         read = self._read
         if read is None:
-            read = self._read = _values_of(self.ruleset.fact_keys)
+            read = self._read = tuple_getter(self.ruleset.fact_keys)
         key = read(facts)
         fired = self._fired.get(key)
         if fired is None:
@@ -87,7 +87,7 @@ class VerdictMaker:
             self.engine_calls += 1
         quoted = self._quoted.get(fired)
         if quoted is None:
-            quoted = self._quoted[fired] = _values_of(_quoted_facts(self.ruleset, fired))
+            quoted = self._quoted[fired] = tuple_getter(_quoted_facts(self.ruleset, fired))
         built_key = (fired, *quoted(facts))
         built = self._built.get(built_key)
         if built is None:
@@ -98,17 +98,6 @@ class VerdictMaker:
 SHARED_FIRED_MAX = 50_000
 """Most fact vectors one shared engine-call memo keeps (a key of ~10 small values: a few MiB)."""
 _SHARED_FIRED: dict[str, dict[tuple[Any, ...], frozenset[str]]] = {}
-
-
-def _values_of(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """The values of these facts, in this order, as a tuple (``itemgetter``: a bulk run reads
-    them twice per nomination)."""
-    if not names:
-        return lambda _facts: ()
-    if len(names) == 1:
-        one = itemgetter(names[0])
-        return lambda facts: (one(facts),)
-    return itemgetter(*names)
 
 
 def _quoted_facts(ruleset: RuleSet, fired: frozenset[str]) -> tuple[str, ...]:
