@@ -61,11 +61,10 @@ def current_principal(keep_reading: bool = False, per_statement: bool = False, r
         raise Problem(401, ("Authorization: Bearer 토큰이 필요합니다", "an Authorization: Bearer token is required"))
     session = get_session()
     own_transaction = not session.in_transaction()
-    if recent and own_transaction and (remembered := recent_authentication(session, token)) is not None:
-        read_only(session, per_statement=keep_reading and per_statement)
-        return _settle(remembered)
     if own_transaction:
         read_only(session, per_statement=keep_reading and per_statement)
+        if recent and (remembered := recent_authentication(session, token)) is not None:
+            return _settle(remembered)
     try:
         checked = authenticate(session, token, touch=own_transaction)
     except TokenRejected as exc:
