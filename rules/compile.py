@@ -52,6 +52,8 @@ class Compiled:
     definition_json: str
     keys: tuple[tuple[str, str], ...]
     """(catalogue name, safe key) of every fact the rules read."""
+    actions: Mapping[str, str] = field(compare=False)
+    """durable rule name (``c0``, ``c1``, …, the sentinel's) → the rule id its action reports."""
 
     def definition(self) -> dict[str, object]:
         """Return a fresh copy (durable mutates the dict it is given)."""
@@ -305,4 +307,5 @@ def compile_ruleset(ruleset: RuleSet) -> Compiled:
         engine_name=name,
         definition_json=json.dumps({name: rules}, ensure_ascii=False),
         keys=tuple((fact, safe_key(fact)) for fact in ruleset.fact_keys),
+        actions={durable_name: str(rule["run"]) for durable_name, rule in rules.items()},
     )

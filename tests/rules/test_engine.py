@@ -9,12 +9,15 @@ import random
 import threading
 from typing import Any
 
+import durable.engine
+import durable_rules_engine as durable_c
 import pytest
 
 from rules import FACTS, FactsError, RuleSet, RuleSetError, evaluate, load_text, reference, with_example_defaults
 from rules import engine as engine_module
-from rules.compile import Compiled, compile_ruleset
+from rules.compile import PROBE_KEY, SENTINEL_RULE, Compiled, compile_ruleset, limit_problems
 from tests.rules.helpers import shipped
+from tests.rules.test_differential import _constants, random_facts, random_ruleset
 
 THREADS = 8
 PER_THREAD = 2_000
@@ -209,3 +212,90 @@ def test_a_rule_set_durable_cannot_judge_is_refused_before_it_reaches_durable() 
     (problem,) = caught.value.problems
     assert problem.field == "parameters" and "evaluation stack" in problem.message
     assert over.derive("tall-2026", {f"p{i}": i for i in range(63)}, version=1).version == 1
+
+
+class _ActionRunningHost(durable.engine.Host):  # type: ignore[misc]
+    """durable used as its documents say: its own Python layer runs each fired rule's action."""
+
+    def __init__(self, fired: set[str]) -> None:
+        self._fired = fired
+        super().__init__()
+
+    def get_action(self, action_name: str) -> Any:
+        return lambda _c: self._fired.add(action_name)
+
+    def _run(self) -> None:
+        pass
+
+
+def _through_durables_layer(rulesets: list[RuleSet]) -> Any:
+    """An evaluate through ``Host.assert_fact``/``delete_state``, durable's own action runner."""
+    fired: set[str] = set()
+    host = _ActionRunningHost(fired)
+    for ruleset in rulesets:
+        host.register_rulesets(compile_ruleset(ruleset).definition())
+    sids = iter(range(1, 10**9))
+
+    def evaluate_there(ruleset: RuleSet, facts: dict[str, object]) -> frozenset[str]:
+        compiled = compile_ruleset(ruleset)
+        fact: dict[str, object] = {safe: facts[name] for name, safe in compiled.keys}
+        fact[PROBE_KEY] = 1
+        fact["sid"] = sid = str(next(sids))
+        fired.clear()
+        host.assert_fact(compiled.engine_name, fact)
+        host.delete_state(compiled.engine_name, sid)
+        return frozenset(fired - {SENTINEL_RULE})
+
+    return evaluate_there
+
+
+def test_the_c_driver_reports_what_durables_own_action_runner_reports() -> None:
+    """The adapter reads fired rules from the C engine's action messages; durable's Python layer,
+    running an action per message, reports the same rules on shipped and random rule sets (with
+    `$or` chunks, several durable rules per rule id, and none)."""
+    rng = random.Random(11)
+    shipped_sets = list(shipped())
+    rulesets = list(shipped_sets)
+    while len(rulesets) < 60:
+        candidate = random_ruleset(rng, len(rulesets))
+        if not limit_problems(candidate):
+            rulesets.append(candidate)
+    there = _through_durables_layer(rulesets)
+    cases = fired_cases = 0
+    for ruleset in rulesets:
+        constants = None if ruleset in shipped_sets else _constants(ruleset)
+        for _ in range(40):
+            facts = _random_facts(rng) if constants is None else random_facts(rng, constants)
+            expected = there(ruleset, facts)
+            assert evaluate(ruleset, facts) == expected, (ruleset.to_yaml(), facts)
+            cases += 1
+            fired_cases += bool(expected)
+    assert cases == 2_400 and fired_cases > 600
+
+
+def test_every_evaluation_deletes_its_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One fresh session per fact, deleted after its actions: durable keeps no state (notes point 3)."""
+    deleted: list[tuple[int, str]] = []
+    real_delete = durable_c.delete_state
+
+    def spy(handle: int, sid: str) -> None:
+        deleted.append((handle, sid))
+        real_delete(handle, sid)
+
+    monkeypatch.setattr(durable_c, "delete_state", spy)
+    ruleset = shipped().get("base-screening")
+    for status in ("active", "deceased", "moved_out"):
+        evaluate(ruleset, with_example_defaults({"resident.status": status}))
+    assert len(deleted) == 3 and len({sid for _, sid in deleted}) == 3
+    for handle, sid in deleted:
+        with pytest.raises(Exception, match="error code: 309"):  # durable: no such state
+            durable_c.get_state(handle, sid)
+
+
+def test_an_action_message_of_an_unknown_shape_is_an_engine_error() -> None:
+    fact = '{"resident__found": true, "_probe": 1, "sid": "1"}'
+    assert engine_module._rule_name('{"c12":{"m":' + fact + "}}") == "c12"
+    assert engine_module._rule_name('{"_seen":{"m":' + fact + "}}") == "_seen"
+    for odd in ("", "[]", '{ "c1":{"m":{}}}', '{"c1" :{}}', '{"c1', "{}"):
+        with pytest.raises(engine_module.EngineError, match="unknown shape"):
+            engine_module._rule_name(odd)
