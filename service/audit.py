@@ -44,23 +44,35 @@ _AUDIT_COLUMNS = ("at", "actor", "institution_code", "role", "action", "subject_
                   "detail", "request_id")  # fmt: skip
 
 
-def _guarded_insert() -> Any:
-    """The entry's INSERT … SELECT, which writes the row only while the token ``token_id`` is
-    unrevoked and unexpired at ``now``: one statement both checks the caller and records the
-    access (see :class:`service.security.TokenCheck`)."""
+def _one_entry_insert(guarded: bool, unflushed: bool) -> Any:
+    """One entry's INSERT … SELECT of bound values, with what else the statement must do.
+
+    ``guarded``: the row is written only while the token ``token_id`` is unrevoked and unexpired
+    at ``now``, so one statement both checks the caller and records the access (see
+    :class:`service.security.TokenCheck`). ``unflushed`` (PostgreSQL only): the statement turns
+    ``synchronous_commit`` off for its own transaction (``set_config(…, true)``), so that
+    transaction's commit does not wait for the disk flush; in autocommit that is the statement
+    itself: one round trip, where ``SET LOCAL`` needs a transaction block (BEGIN, SET, INSERT,
+    COMMIT). The setting ends with the transaction, never with the pooled connection."""
     entries, tokens = _AUDIT_TABLE.c, ApiToken.__table__.c
-    valid = exists().where(
-        tokens.id == bindparam("token_id"),
-        tokens.revoked_at.is_(None),
-        or_(tokens.expires_at.is_(None), tokens.expires_at > bindparam("now", type_=tokens.expires_at.type)),
-    )
-    values = select(*(bindparam(name, type_=entries[name].type) for name in _AUDIT_COLUMNS)).where(valid)
+    conditions: list[Any] = []
+    if guarded:
+        conditions.append(
+            exists().where(
+                tokens.id == bindparam("token_id"),
+                tokens.revoked_at.is_(None),
+                or_(tokens.expires_at.is_(None), tokens.expires_at > bindparam("now", type_=tokens.expires_at.type)),
+            )
+        )
+    if unflushed:
+        conditions.append(text("set_config('synchronous_commit', 'off', true) IS NOT NULL"))
+    values = select(*(bindparam(name, type_=entries[name].type) for name in _AUDIT_COLUMNS)).where(*conditions)
     # RETURNING: a compiled INSERT's rowcount is not kept on every driver (psycopg gives -1)
     entry = insert(_AUDIT_TABLE).from_select(list(_AUDIT_COLUMNS), values)
     return entry.returning(entries.id)
 
 
-_GUARDED_INSERT = _guarded_insert()
+_ONE_ENTRY_INSERTS = {(g, u): _one_entry_insert(g, u) for g in (False, True) for u in (False, True)}
 
 
 def _refuse_unchecked(principal: Principal) -> None:
@@ -76,6 +88,7 @@ def record(
     target: str | None = None,
     detail: dict[str, Any] | None = None,
     request_id: str | None = None,
+    wait_for_flush: bool = True,
 ) -> None:
     """Add one entry per subject ``(rrn_index, rrn_masked)``; bulk-inserted. The entry carries the
     request's id (service/logging_setup.py) unless one is given, so a log line and an entry meet.
@@ -83,7 +96,11 @@ def record(
     A principal with an unchecked :class:`~service.security.TokenCheck` (a recently
     authenticated token) gets its one entry only if the token is still valid, checked by the
     INSERT itself; otherwise nothing is written and TokenRejected is raised (the caller looks
-    the token up to say why)."""
+    the token up to say why).
+
+    ``wait_for_flush`` False (one entry, PostgreSQL; ``SEONBYEOL_EVALUATE_AUDIT_COMMIT=fast``):
+    the transaction the entry is written in commits without waiting for the disk flush, set by
+    the INSERT itself (see :func:`_one_entry_insert`). SQLite has nothing to turn off."""
     from .logging_setup import current_request_id
 
     now = utcnow()
@@ -104,13 +121,18 @@ def record(
         for index, masked in subjects
     ]
     check = principal.token_check
-    if check is not None and not check.done and len(rows) == 1:
-        written = session.connection().execute(_GUARDED_INSERT, {**rows[0], "token_id": check.token_id, "now": now})
+    guarded = check is not None and not check.done
+    conn = session.connection()
+    unflushed = not wait_for_flush and conn.dialect.name == "postgresql"
+    if (guarded or unflushed) and len(rows) == 1:
+        params = {**rows[0], "token_id": check.token_id, "now": now} if guarded and check is not None else rows[0]
+        written = conn.execute(_ONE_ENTRY_INSERTS[guarded, unflushed], params)
         if written.first() is None:
             raise TokenRejected("unknown")
-        check.done = True
+        if check is not None:
+            check.done = True
     elif rows:  # Core, not the ORM's bulk path: one compiled INSERT, no mapper work per call
-        session.connection().execute(_AUDIT_INSERT, rows)
+        conn.execute(_AUDIT_INSERT, rows)
 
 
 def record_bulk(

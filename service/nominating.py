@@ -13,7 +13,7 @@ Duplicates and households are race-proof across processes:
 
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,14 +58,11 @@ def evaluate(
     candidate = Candidate(keys.person_index(session, cipher, number.digits), name)
     read_only(session)
     screened = screen_candidate(session, program, candidate, clock.now())
-    no_flush_wait = not durable_audit and session.get_bind().dialect.name == "postgresql"
-    write_after_read(session, transaction=no_flush_wait)  # SET LOCAL needs a transaction block
-    if no_flush_wait:
-        # committed (and visible) before the answer, without waiting for the disk flush
-        session.execute(text("SET LOCAL synchronous_commit = off"))
+    write_after_read(session)
     audit.record(
         session, principal, "evaluate", [(candidate.rrn_index, number.masked)], target=f"program:{program.code}",
         detail={"outcome": screened.verdict["outcome"]},
+        wait_for_flush=durable_audit,  # fast: committed (and visible) before the answer, without the flush wait
     )  # fmt: skip
     session.commit()
     return screened

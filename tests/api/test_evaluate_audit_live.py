@@ -81,22 +81,31 @@ def test_the_access_record_is_committed_before_the_answer(
 
 def test_fast_skips_the_flush_of_the_evaluate_record_only(app: Flask, api: Api, program: dict[str, Any]) -> None:
     """``fast`` turns PostgreSQL's synchronous_commit off for the evaluate's own write
-    transaction (SET LOCAL: it ends with it); ``durable`` never touches it; a nomination's
-    transaction keeps it on either way; SQLite has nothing to turn off."""
+    transaction, from inside the access record's INSERT (``set_config(…, true)``: it ends with
+    the transaction), so it costs no statement and no transaction block of its own: both settings
+    send the same statements, the same number of them; ``durable`` never touches it; a
+    nomination's transaction keeps it on either way; SQLite has nothing to turn off."""
     seen: list[str] = []
     engine = get_db(app).engine
+    postgres = engine.dialect.name == "postgresql"
 
     def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         seen.append(statement)
 
     body = {"program": "kimchi-2026", "nominee": {"rrn": RRN["김순자"], "name": "김순자"}}
     event.listen(engine, "before_cursor_execute", watch)
+    sent: dict[str, list[str]] = {}
     try:
-        for setting, expected in (("durable", 0), ("fast", 1 if engine.dialect.name == "postgresql" else 0)):
+        for setting, expected in (("durable", 0), ("fast", 1 if postgres else 0), ("durable", 0)):
             app.config["EVALUATE_AUDIT_COMMIT"] = setting
             seen.clear()
             assert api.call("POST", "/api/v1/evaluate", "haengdang", body).status_code == 200
-            assert sum("synchronous_commit" in s for s in seen) == expected, setting
+            assert sum("synchronous_commit" in s for s in seen) == expected, (setting, seen)
+            assert not any(s.lstrip().upper().startswith(("SET", "BEGIN")) for s in seen), seen
+            sent[setting] = [s.split(" ", 1)[0] for s in seen]
+            if postgres and setting == "fast":
+                assert any("set_config" in s and s.startswith("INSERT INTO audit_entries") for s in seen), seen
+        assert sent["fast"] == sent["durable"]
         seen.clear()
         assert api.nominate("haengdang", "김순자").status_code == 201
         assert not any("synchronous_commit" in s for s in seen)
