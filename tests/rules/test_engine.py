@@ -299,3 +299,33 @@ def test_an_action_message_of_an_unknown_shape_is_an_engine_error() -> None:
     for odd in ("", "[]", '{ "c1":{"m":{}}}', '{"c1" :{}}', '{"c1', "{}"):
         with pytest.raises(engine_module.EngineError, match="unknown shape"):
             engine_module._rule_name(odd)
+
+
+def test_a_failure_while_running_actions_is_an_engine_error_and_the_engine_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A C call failing half-way through a fact's actions abandons the action (as durable's own
+    layer does) and raises EngineError; the next evaluations are right."""
+    ruleset = shipped().get("base-screening")
+    deceased = with_example_defaults({"resident.status": "deceased"})
+    assert evaluate(ruleset, deceased) == {"deceased"}
+    abandoned: list[int] = []
+    real_abandon = durable_c.abandon_action
+
+    def failing_update(_handle: int, _state: str) -> int:
+        raise RuntimeError("Could not assert state, error code: 999")
+
+    def spy_abandon(handle: int, state_offset: int) -> None:
+        abandoned.append(state_offset)
+        real_abandon(handle, state_offset)
+
+    monkeypatch.setattr(durable_c, "update_state", failing_update)
+    monkeypatch.setattr(durable_c, "abandon_action", spy_abandon)
+    with pytest.raises(engine_module.EngineError, match="error code: 999"):
+        evaluate(ruleset, deceased)
+    assert len(abandoned) == 1
+    monkeypatch.undo()
+    rng = random.Random(3)
+    for _ in range(200):
+        facts = _random_facts(rng)
+        assert evaluate(ruleset, facts) == reference.evaluate(ruleset, facts)
