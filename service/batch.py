@@ -95,8 +95,8 @@ def _dry_run(
     judged = _judge(session, cipher, program, nominees, principal, each_alone=each_alone)
     write_after_read(session)
     detail = {"batch": len(judged)} if each_alone else {"batch": len(judged), "preview": True}
-    audit.record_bulk(
-        session, principal, "evaluate", [(j.rrn_index, j.nominee.number.masked) for j in judged],
+    audit.record_many(
+        session, principal, "evaluate", [j.rrn_index for j in judged], [j.nominee.number.masked for j in judged],
         target=f"program:{program.code}", detail=detail,
     )  # fmt: skip
     session.commit()
