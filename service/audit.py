@@ -121,16 +121,16 @@ def record(
         for index, masked in subjects
     ]
     check = principal.token_check
-    guarded = check is not None and not check.done
+    unchecked = check if check is not None and not check.done else None
     conn = session.connection()
     unflushed = not wait_for_flush and conn.dialect.name == "postgresql"
-    if (guarded or unflushed) and len(rows) == 1:
-        params = {**rows[0], "token_id": check.token_id, "now": now} if guarded and check is not None else rows[0]
-        written = conn.execute(_ONE_ENTRY_INSERTS[guarded, unflushed], params)
-        if written.first() is None:
+    if (unchecked is not None or unflushed) and len(rows) == 1:
+        params = rows[0] if unchecked is None else {**rows[0], "token_id": unchecked.token_id, "now": now}
+        written = conn.execute(_ONE_ENTRY_INSERTS[unchecked is not None, unflushed], params)
+        if written.first() is None:  # only a guarded insert writes nothing: the token is no longer valid
             raise TokenRejected("unknown")
-        if check is not None:
-            check.done = True
+        if unchecked is not None:
+            unchecked.done = True
     elif rows:  # Core, not the ORM's bulk path: one compiled INSERT, no mapper work per call
         conn.execute(_AUDIT_INSERT, rows)
 
