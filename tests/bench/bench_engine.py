@@ -42,7 +42,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from rules import Library, RuleSet, engine, with_example_defaults  # noqa: E402
-from rules.compile import PROBE_KEY, SENTINEL_RULE, compile_ruleset  # noqa: E402
+from rules.compile import SENTINEL_RULE  # noqa: E402
+from tests.rules.helpers import DurableApi  # noqa: E402
 
 TARGET_OVERHEAD = 0.10
 TARGET_MEMO_US = 10.0
@@ -116,71 +117,20 @@ def interleaved(total: int, chunk: int, *calls: tuple[Callable[[Any], object], l
     return best
 
 
-class RawDurable:
-    """The compiled rule set on a bare durable host: assert_fact + delete_state, nothing else."""
-
-    def __init__(self, ruleset: RuleSet) -> None:
-        import durable.engine
-
-        fired: set[str] = set()
-        self.fired = fired
-
-        class Host(durable.engine.Host):  # type: ignore[misc]
-            def get_action(self, action_name: str) -> Callable[[Any], None]:
-                return lambda _c: fired.add(action_name)
-
-            def _run(self) -> None:
-                pass
-
-        self.compiled = compile_ruleset(ruleset)
-        self.host = Host()
-        self.name = self.compiled.engine_name
-        self.host.register_rulesets(self.compiled.definition())
-        self.keys = self.compiled.keys
-        self.sid = 0
-
-    def prepared(self, facts: Mapping[str, Any]) -> dict[str, Any]:
-        fact = {safe: facts[name] for name, safe in self.keys}
-        fact[PROBE_KEY] = 1
-        return fact
-
-    def evaluate(self, fact: dict[str, Any]) -> frozenset[str]:
-        self.sid += 1
-        sid = str(self.sid)
-        fact["sid"] = sid
-        self.fired.clear()
-        self.host.assert_fact(self.name, fact)
-        self.host.delete_state(self.name, sid)
-        return frozenset(self.fired - {SENTINEL_RULE})
-
-
 class RawCalls:
-    """The C calls of rules.engine on prepared facts: assert, the actions' loop, delete; nothing else."""
+    """The C calls of rules.engine on prepared facts (its own ``_fired``: assert, the actions'
+    loop, delete), without the fact check, the key mapping and the lock."""
 
-    def __init__(self, raw: RawDurable) -> None:
-        import durable_rules_engine
-
-        self.c = durable_rules_engine
+    def __init__(self, raw: DurableApi) -> None:
         self.handle = raw.host.get_ruleset(raw.name)._handle
         self.actions = raw.compiled.actions
         self.encode = json.JSONEncoder(ensure_ascii=False).encode
         self.sid = 10**9
 
     def evaluate(self, fact: dict[str, Any]) -> frozenset[str]:
-        c, handle = self.c, self.handle
         self.sid += 1
         fact["sid"] = sid = str(self.sid)
-        fired = set()
-        _code, state_offset = c.assert_fact(handle, self.encode(fact))
-        started = c.start_action_for_state(handle, state_offset)
-        if started is not None:
-            state, message = started
-            while message is not None:
-                fired.add(self.actions[message[2 : message.find('"', 2)]])
-                c.update_state(handle, state)
-                message = c.complete_and_start_action(handle, state_offset)
-        c.delete_state(handle, sid)
-        return frozenset(fired - {SENTINEL_RULE})
+        return frozenset(engine._fired(self.handle, sid, self.encode(fact), self.actions) - {SENTINEL_RULE})
 
 
 def zen_engine(ruleset: RuleSet) -> Callable[[Mapping[str, Any]], frozenset[str]] | None:
@@ -283,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{args.chunk} evaluations, min of {args.timed * 5 // args.chunk} chunks each; "
           f"{time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
     for ruleset in library:
-        raw = RawDurable(ruleset)
+        raw = DurableApi(ruleset)
         calls = RawCalls(raw)
         prepared = [raw.prepared(v) for v in vectors]
         zen_eval = zen_engine(ruleset)

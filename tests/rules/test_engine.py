@@ -9,14 +9,13 @@ import random
 import threading
 from typing import Any
 
-import durable.engine
 import durable_rules_engine as durable_c
 import pytest
 
 from rules import FACTS, FactsError, RuleSet, RuleSetError, evaluate, load_text, reference, with_example_defaults
 from rules import engine as engine_module
-from rules.compile import PROBE_KEY, SENTINEL_RULE, Compiled, compile_ruleset, limit_problems
-from tests.rules.helpers import shipped
+from rules.compile import Compiled, compile_ruleset, limit_problems
+from tests.rules.helpers import DurableApi, shipped
 from tests.rules.test_differential import _constants, random_facts, random_ruleset
 
 THREADS = 8
@@ -214,41 +213,6 @@ def test_a_rule_set_durable_cannot_judge_is_refused_before_it_reaches_durable() 
     assert over.derive("tall-2026", {f"p{i}": i for i in range(63)}, version=1).version == 1
 
 
-class _ActionRunningHost(durable.engine.Host):  # type: ignore[misc]
-    """durable used as its documents say: its own Python layer runs each fired rule's action."""
-
-    def __init__(self, fired: set[str]) -> None:
-        self._fired = fired
-        super().__init__()
-
-    def get_action(self, action_name: str) -> Any:
-        return lambda _c: self._fired.add(action_name)
-
-    def _run(self) -> None:
-        pass
-
-
-def _through_durables_layer(rulesets: list[RuleSet]) -> Any:
-    """An evaluate through ``Host.assert_fact``/``delete_state``, durable's own action runner."""
-    fired: set[str] = set()
-    host = _ActionRunningHost(fired)
-    for ruleset in rulesets:
-        host.register_rulesets(compile_ruleset(ruleset).definition())
-    sids = iter(range(1, 10**9))
-
-    def evaluate_there(ruleset: RuleSet, facts: dict[str, object]) -> frozenset[str]:
-        compiled = compile_ruleset(ruleset)
-        fact: dict[str, object] = {safe: facts[name] for name, safe in compiled.keys}
-        fact[PROBE_KEY] = 1
-        fact["sid"] = sid = str(next(sids))
-        fired.clear()
-        host.assert_fact(compiled.engine_name, fact)
-        host.delete_state(compiled.engine_name, sid)
-        return frozenset(fired - {SENTINEL_RULE})
-
-    return evaluate_there
-
-
 def test_the_c_driver_reports_what_durables_own_action_runner_reports() -> None:
     """The adapter reads fired rules from the C engine's action messages; durable's Python layer,
     running an action per message, reports the same rules on shipped and random rule sets (with
@@ -260,13 +224,13 @@ def test_the_c_driver_reports_what_durables_own_action_runner_reports() -> None:
         candidate = random_ruleset(rng, len(rulesets))
         if not limit_problems(candidate):
             rulesets.append(candidate)
-    there = _through_durables_layer(rulesets)
     cases = fired_cases = 0
     for ruleset in rulesets:
+        there = DurableApi(ruleset)
         constants = None if ruleset in shipped_sets else _constants(ruleset)
         for _ in range(40):
             facts = _random_facts(rng) if constants is None else random_facts(rng, constants)
-            expected = there(ruleset, facts)
+            expected = there.evaluate(there.prepared(facts))
             assert evaluate(ruleset, facts) == expected, (ruleset.to_yaml(), facts)
             cases += 1
             fired_cases += bool(expected)
