@@ -191,7 +191,7 @@ def read_only(session: Session, per_statement: bool = False) -> None:
     session.connection(execution_options=options)
 
 
-def write_after_read(session: Session, transaction: bool = False) -> None:
+def write_after_read(session: Session) -> None:
     """Go on to write after a :func:`read_only` transaction, without ever upgrading it.
 
     SQLite: end the read transaction and begin a write one (``COMMIT; BEGIN IMMEDIATE``) on the
@@ -202,7 +202,7 @@ def write_after_read(session: Session, transaction: bool = False) -> None:
     After ``per_statement`` reads, SQLite begins the write transaction (there is no read
     transaction to end) and PostgreSQL stays in autocommit: one statement, committed by itself
     before it returns (one round trip for an access record). A caller that writes more than one
-    statement, or needs ``SET LOCAL``, asks for a ``transaction`` block.
+    statement, or needs ``SET LOCAL``, calls :func:`begin_write` instead (a transaction block).
     """
     if not is_read_only(session):
         begin_write(session)
@@ -216,9 +216,6 @@ def write_after_read(session: Session, transaction: bool = False) -> None:
         if not per_statement:
             raw.execute("COMMIT")
         begin_immediate(raw)  # in short steps, not SQLite's busy handler (1, 2, 5, 10 … ms sleeps)
-    elif per_statement and transaction:
-        begin_write(session)
-        return
     conn.execution_options(**{READ_ONLY: False})
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import text
 
-from service.db import READ_ONLY, get_db, is_read_only, read_only, write_after_read
+from service.db import READ_ONLY, begin_write, get_db, is_read_only, read_only, write_after_read
 
 _MARK = "9999999999"
 
@@ -50,12 +50,12 @@ def test_a_write_after_per_statement_reads(app: Flask) -> None:
         _cleanup(app)
 
 
-def test_a_transaction_block_when_asked_for(app: Flask) -> None:
+def test_begin_write_after_per_statement_reads_is_a_transaction_block(app: Flask) -> None:
     try:
         with get_db(app).sessionmaker() as session:
             read_only(session, per_statement=True)
             session.execute(text("SELECT 1"))
-            write_after_read(session, transaction=True)
+            begin_write(session)
             _insert(session)
             assert _seen_elsewhere(app) == 0, "the write waits for the commit"
             session.rollback()
