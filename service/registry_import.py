@@ -224,9 +224,12 @@ _DIGEST_FIELDS = ("name", "birth_date", "sex", "household_key", "relation", "don
                   "status", "status_date")  # fmt: skip
 
 
+_SEP = "\x1f"  # the unit separator between a digest's fields
+
+
 def _digest(values: dict[str, Any]) -> str:
     parts = [str(values[k]) for k in _DIGEST_FIELDS]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_SEP.join(parts).encode("utf-8")).hexdigest()
 
 
 def resident_digest(resident: Resident) -> str:
@@ -284,8 +287,13 @@ def _clean_resident(row: dict[str, str], today: date) -> tuple[Any, ...]:
 
 
 def _clean_digest(clean: tuple[Any, ...]) -> str:
-    """:func:`_digest` of a :func:`_clean_resident` tuple (the same text, so stored digests still match)."""
-    return hashlib.sha256("\x1f".join(map(str, clean[1:])).encode("utf-8")).hexdigest()
+    """:func:`_digest` of a :func:`_clean_resident` tuple (the same text, so stored digests still
+    match: an f-string field is ``str`` of its value), built by one f-string rather than a join
+    over ``map(str, …)`` (measured alternating: 5.6 → 4.6 µs a row)."""
+    _digits, name, birth, sex, household, relation, dong, address, status, status_date = clean
+    u = _SEP
+    text = f"{name}{u}{birth}{u}{sex}{u}{household}{u}{relation}{u}{dong}{u}{address}{u}{status}{u}{status_date}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------- writing
