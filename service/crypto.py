@@ -189,14 +189,11 @@ class RRNCipher:
     def _index_pads(self) -> tuple[Any, Any]:
         """SHA-256 after ``key ⊕ ipad`` and after ``key ⊕ opad`` (a key longer than the block is
         hashed first, as RFC 2104 says; ours are 32 bytes)."""
-        key = self.index_key
-        if len(key) > _SHA256_BLOCK:
+        key, block = self.index_key, hashlib.sha256().block_size
+        if len(key) > block:
             key = hashlib.sha256(key).digest()
-        key = key.ljust(_SHA256_BLOCK, b"\0")
+        key = key.ljust(block, b"\0")
         return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
-
-
-_SHA256_BLOCK = 64
 
 
 def token_hash(token: str) -> str:

@@ -1,3 +1,7 @@
+import hashlib
+import hmac
+import random
+
 import pytest
 from cryptography.exceptions import InvalidTag
 
@@ -43,10 +47,6 @@ def test_token_hash_is_sha256_hex() -> None:
 def test_blind_index_is_hmac_sha256_of_the_index_key() -> None:
     """The hand-padded HMAC (precomputed pads) gives what the standard library's HMAC gives:
     stored indexes stay valid. Keys shorter than, equal to and longer than SHA-256's block."""
-    import hashlib
-    import hmac
-    import random
-
     rng = random.Random(7)
     for length in (16, 32, 63, 64, 65, 200):
         key = bytes(rng.randrange(256) for _ in range(length))
