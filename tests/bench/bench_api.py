@@ -64,6 +64,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import cpu_use  # noqa: E402  (tests/bench, beside this script)
+
 BIN = Path(sys.executable).parent
 SEONBYEOL = str(BIN / "seonbyeol") if (BIN / "seonbyeol").exists() else "seonbyeol"
 PG_ADMIN_URL = os.environ.get("SEONBYEOL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -327,6 +329,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+SERVER_PIDS: dict[int, int] = {}
+"""port → pid of the server (gunicorn's arbiter) listening there, for :class:`cpu_use.Span`."""
+
+
 @contextmanager
 def server(command: list[str], env: dict[str, str], log: Any) -> Iterator[int]:
     port = free_port()
@@ -334,8 +340,10 @@ def server(command: list[str], env: dict[str, str], log: Any) -> Iterator[int]:
                             stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
     try:
         wait_ready(port, proc)
+        SERVER_PIDS[port] = proc.pid
         yield port
     finally:
+        SERVER_PIDS.pop(port, None)
         stop(proc)
 
 
@@ -408,6 +416,20 @@ def profile_evaluate(env: dict[str, str], token: str, bodies: list[dict[str, Any
 # --------------------------------------------------------------------------- main
 
 
+def cpu_per_request(spans: list[cpu_use.Span], runs: list[Wrk]) -> tuple[float, float, float, float]:
+    """Medians over the runs: server, database and wrk CPU ms per request, and the cores' busy share."""
+
+    def med(values: Iterator[float]) -> float:
+        return statistics.median(values)
+
+    return (
+        med(1000 * s.parts["server"] / r.requests for s, r in zip(spans, runs, strict=True)),
+        med(1000 * s.parts["database"] / r.requests for s, r in zip(spans, runs, strict=True)),
+        med(1000 * s.parts["children"] / r.requests for s, r in zip(spans, runs, strict=True)),
+        med(s.busy_share for s in spans),
+    )
+
+
 def line(name: str, value: str, baseline: str, ratio: float, target: str, met: bool) -> None:
     print(f"MEASURE {name:<34} {value:>22}  baseline {baseline:>22}  ratio {ratio:7.3f}  "
           f"target {target}: {'met' if met else 'MISSED'}")  # fmt: skip
@@ -440,6 +462,7 @@ def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         }  # fmt: skip
         log = (tmp / f"servers-{backend}.log").open("ab")
         runs: dict[str, list[Wrk]] = {"bare": [], "evaluate": []}
+        spans: dict[str, list[cpu_use.Span]] = {"bare": [], "evaluate": []}
         fixed: dict[str, Fixed] = {}
         batch_rate: dict[str, float] = {}
         batches = [json.dumps(b, ensure_ascii=False).encode() for b in batch_bodies(args.batches)]
@@ -451,7 +474,9 @@ def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> None:
                 for _run in range(args.runs):
                     for label, port in ports.items():
                         wrk_env = {**env, "BENCH_TOKEN": token if label == "evaluate" else ""}
+                        span = cpu_use.Span.start(server=SERVER_PIDS[port])
                         runs[label].append(run_wrk(port, args.seconds, args.connections, 2, wrk_env))
+                        spans[label].append(span.stop())
                 for label, port in ports.items():
                     fixed[label] = fixed_rate(port, payloads, auth if label == "evaluate" else plain, args.rate,
                                               args.seconds)  # fmt: skip
@@ -494,6 +519,14 @@ def bench_backend(backend: str, args: argparse.Namespace, tmp: Path) -> None:
         line(f"evaluate {backend} wrk c{args.connections} req/s", f"{e_rate:,.0f} req/s", f"{b_rate:,.0f} req/s",
              ratio, f">= {TARGET_RATIO}", ratio >= TARGET_RATIO)  # fmt: skip
         print(f"MEASURE evaluate {backend} wrk p99 (under saturation)  {e_p99:.1f} ms  baseline {b_p99:.1f} ms")
+        cpu = {label: cpu_per_request(spans[label], runs[label]) for label in runs}
+        for label, (server_ms, database_ms, client_ms, busy) in cpu.items():
+            print(f"  CPU per request, {label:<8} server {server_ms:.2f} ms + database {database_ms:.2f} ms "
+                  f"(wrk {client_ms:.2f} ms); cores busy {busy:.0%}")  # fmt: skip
+        e_cpu, b_cpu = (cpu[label][0] + cpu[label][1] for label in ("evaluate", "bare"))
+        print(f"MEASURE evaluate {backend} CPU per request (server + database)  {e_cpu:.2f} ms  "
+              f"baseline {b_cpu:.2f} ms  ratio {b_cpu / e_cpu:.3f}  (cores busy {cpu['evaluate'][3]:.0%}: "
+              f"the ratio above reaches {TARGET_RATIO} at <= {b_cpu / TARGET_RATIO:.2f} ms)")  # fmt: skip
         e, b = fixed["evaluate"], fixed["bare"]
         line(f"evaluate {backend} p99 at {args.rate:g} req/s", f"{e.pct(0.99):.1f} ms (p50 {e.pct(0.5):.1f})",
              f"{b.pct(0.99):.1f} ms (p50 {b.pct(0.5):.1f})", e.pct(0.99) / b.pct(0.99), f"<= {TARGET_P99_MS:g} ms",
