@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import cProfile
 import csv
+import io
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -147,16 +150,23 @@ def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict
             upgrade(database.engine)
         samples: list[tuple[int, float]] = []
         start_rss = rss_mib()
+        profiler = cProfile.Profile(time.process_time) if os.environ.get("BENCH_IMPORT_PROFILE") else None
         span = cpu_use.Span.start(importer=os.getpid())
         t0 = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         result = import_residents(
             database.sessionmaker,
             sampled(read_csv(csv_path, RESIDENT_COLUMNS), samples),
             get_cipher(app),
             batch_size=int(os.environ.get("BENCH_IMPORT_CHUNK", IMPORT_CHUNK)),
         )
+        if profiler is not None:
+            profiler.disable()
         elapsed = time.perf_counter() - t0
         span.stop()
+        if profiler is not None:
+            print_profile(profiler, f"import ({'first' if migrate else 'again'})")
         database.engine.dispose()
     return {"rows": result.read, "inserted": result.inserted, "updated": result.updated,
             "unchanged": result.unchanged, "rejected": result.rejected, "seconds": elapsed,
@@ -166,6 +176,17 @@ def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict
 def _cpu(span: cpu_use.Span) -> dict[str, float]:
     return {"busy": span.busy, "idle": span.idle, "busy_share": span.busy_share,
             "importer": span.parts.get("importer", 0.0), "database": span.parts["database"]}  # fmt: skip
+
+
+def print_profile(profiler: cProfile.Profile, label: str) -> None:
+    """The top functions of a profiled phase, to stderr (stdout carries the phase's JSON result).
+    cProfile sees the importing thread only: the merge thread's work is the database's."""
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    text = out.getvalue()
+    sys.stderr.write(f"--- {label}: cProfile of the importing thread, CPU time, top 25 by tottime ---\n")
+    sys.stderr.write(text[text.find("   ncalls") :].rstrip().replace(str(ROOT) + "/", "") + "\n")
 
 
 def phase_copy(csv_path: Path, url: str) -> dict[str, Any]:
@@ -203,6 +224,8 @@ def run_phase(*args: str) -> dict[str, Any]:
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"phase {args[0]} failed ({proc.returncode})")
+    if os.environ.get("BENCH_IMPORT_PROFILE") and "cProfile" in proc.stderr:
+        print(proc.stderr[proc.stderr.find("--- ") :].rstrip())
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -331,6 +354,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--keep-csv", type=Path, default=None, help="reuse or keep the CSV at this path")
     parser.add_argument("--chunk", type=int, default=None, help="rows per committed chunk (default: the command's)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the import phases (their own time grows)")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -346,6 +370,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(out))
         return
 
+    if args.profile:
+        os.environ["BENCH_IMPORT_PROFILE"] = "1"  # read by the import phases (child processes)
     if args.chunk:
         os.environ["BENCH_IMPORT_CHUNK"] = str(args.chunk)  # read by the import phases (child processes)
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
