@@ -256,9 +256,16 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 _LIST = re.compile(r"\{(text|int)_list:(\w+)\}")
+# A list goes as one JSON text parameter on both databases, split by the server: json.dumps of
+# 1,000 values is one C call, where psycopg adapts a Python list to an array value by value
+# (profiled: 17 % of a 1,000-nominee batch on PostgreSQL; measured alternating, 7,900 → 9,600
+# nominees/s there).
 _LIST_SQL = {
     "sqlite": {"text": r"(SELECT value FROM json_each(:\2))", "int": r"(SELECT value FROM json_each(:\2))"},
-    "postgresql": {"text": r"(SELECT unnest(CAST(:\2 AS text[])))", "int": r"(SELECT unnest(CAST(:\2 AS bigint[])))"},
+    "postgresql": {
+        "text": r"(SELECT json_array_elements_text(CAST(:\2 AS json)))",
+        "int": r"(SELECT CAST(json_array_elements_text(CAST(:\2 AS json)) AS bigint))",
+    },
 }
 
 
@@ -268,9 +275,10 @@ class Statement:
     result; events (the read-only guard) and error wrapping stay. Rows are plain tuples with
     the driver's types (SQLite gives dates as ISO strings: :func:`as_date`).
 
-    ``{text_list:name}`` / ``{int_list:name}`` stand for a subquery over a list parameter (SQLite
-    ``json_each``, PostgreSQL ``unnest`` of an array): ``x IN {text_list:ids}`` takes any number
-    of values in one statement, with no bound-parameter limit to chunk around.
+    ``{text_list:name}`` / ``{int_list:name}`` stand for a subquery over a list parameter, sent
+    as one JSON array (SQLite ``json_each``, PostgreSQL ``json_array_elements_text``): ``x IN
+    {text_list:ids}`` takes any number of values in one statement, with no bound-parameter limit
+    to chunk around.
     """
 
     def __init__(self, sql: str) -> None:
@@ -293,13 +301,12 @@ class Statement:
     def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
         """Execute in the session's transaction; all rows as tuples."""
         conn = session.connection()
-        dialect = conn.dialect.name
         if self.lists:
             params = dict(params)
             for name in self.lists:
                 values = list(params[name])
-                params[name] = json.dumps(values) if dialect == "sqlite" else values
-        result = conn.exec_driver_sql(self._for(dialect), params)
+                params[name] = json.dumps(values)
+        result = conn.exec_driver_sql(self._for(conn.dialect.name), params)
         try:  # the driver's own tuples: no SQLAlchemy Row per row (200,000 in a whole-program re-screening)
             return result.cursor.fetchall() if result.returns_rows else []
         finally:
