@@ -30,8 +30,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy rules/
 
+## the suite in $(PYTEST_WORKERS) processes (pytest-xdist), the tests of one file together in one
+## of them (their module fixtures and order kept); every test has its own databases, ports and
+## temporary directories. On 2 cores: 18 min 40 s serially, 10 min 15 s in two.
+PYTEST_WORKERS ?= 2
 pytest: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 ## make ui-deps: Debian's chromium and Korean fonts for the admin-UI browser tests (tests/ui/).
 ## Installed with apt-get when missing; where apt cannot (not root, no apt, no network) it says so
