@@ -32,7 +32,7 @@ typecheck: install
 
 ## the suite in $(PYTEST_WORKERS) processes (pytest-xdist), the tests of one file together in one
 ## of them (their module fixtures and order kept); every test has its own databases, ports and
-## temporary directories. On 2 cores: 18 min 40 s serially, 10 min 15 s in two.
+## temporary directories. On 2 cores: 18 min 40 s serially, 10–15 min in two (one file can finish alone).
 PYTEST_WORKERS ?= 2
 pytest: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
