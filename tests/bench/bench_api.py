@@ -418,16 +418,10 @@ def profile_evaluate(env: dict[str, str], token: str, bodies: list[dict[str, Any
 
 def cpu_per_request(spans: list[cpu_use.Span], runs: list[Wrk]) -> tuple[float, float, float, float]:
     """Medians over the runs: server, database and wrk CPU ms per request, and the cores' busy share."""
-
-    def med(values: Iterator[float]) -> float:
-        return statistics.median(values)
-
-    return (
-        med(1000 * s.parts["server"] / r.requests for s, r in zip(spans, runs, strict=True)),
-        med(1000 * s.parts["database"] / r.requests for s, r in zip(spans, runs, strict=True)),
-        med(1000 * s.parts["children"] / r.requests for s, r in zip(spans, runs, strict=True)),
-        med(s.busy_share for s in spans),
-    )
+    pairs = list(zip(spans, runs, strict=True))
+    server, database, client = (statistics.median(1000 * s.parts[part] / r.requests for s, r in pairs)
+                                for part in ("server", "database", "children"))  # fmt: skip
+    return server, database, client, statistics.median(s.busy_share for s in spans)
 
 
 def line(name: str, value: str, baseline: str, ratio: float, target: str, met: bool) -> None:

@@ -175,7 +175,7 @@ def phase_import(csv_path: Path, url: str, instance: str, migrate: bool) -> dict
 
 def _cpu(span: cpu_use.Span) -> dict[str, float]:
     return {"busy": span.busy, "idle": span.idle, "busy_share": span.busy_share,
-            "importer": span.parts.get("importer", 0.0), "database": span.parts["database"]}  # fmt: skip
+            "importer": span.parts["importer"], "database": span.parts["database"]}  # fmt: skip
 
 
 def print_profile(profiler: cProfile.Profile, label: str) -> None:
