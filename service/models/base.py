@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -39,6 +39,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def identifier(length: int) -> String:
+    """A machine identifier column (an HMAC blind index, a household key, a dong or category code,
+    a key id), compared and sorted bytewise.
+
+    On PostgreSQL a text column takes the database's collation (``C.UTF-8``, ``ko_KR.UTF-8``, ...),
+    and every B-tree comparison on it goes through ``strcoll``: measured on a 1,000,000-row first
+    import, the residents table's indexes made it 23.4 s with the database's collation and 15.1 s
+    with ``COLLATE "C"`` (migration 0006). Nobody reads these values in a linguistic order, and
+    for ASCII text the order is the same. SQLite compares bytewise already (``BINARY``).
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
 
 
 def key_id_default(context: Any) -> str | None:

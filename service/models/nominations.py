@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, key_id_default, utcnow
+from .base import Base, identifier, key_id_default, utcnow
 from .district import Institution
 from .programs import Program, RuleSetVersion
 
@@ -46,12 +46,12 @@ class Nomination(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
-    rrn_index: Mapped[str] = mapped_column(String(64))
+    rrn_index: Mapped[str] = mapped_column(identifier(64))
     rrn_enc: Mapped[bytes] = mapped_column(LargeBinary)
     rrn_masked: Mapped[str] = mapped_column(String(14))
-    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
+    key_id: Mapped[str | None] = mapped_column(identifier(8), default=key_id_default, index=True)
     nominee_name: Mapped[str] = mapped_column(String(100))
-    household_key: Mapped[str | None] = mapped_column(String(64))
+    household_key: Mapped[str | None] = mapped_column(identifier(64))
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="open")
     current_outcome: Mapped[str] = mapped_column(String(12))
@@ -102,10 +102,10 @@ class RegistryEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     type: Mapped[str] = mapped_column(String(20))
-    rrn_index: Mapped[str] = mapped_column(String(64), index=True)
+    rrn_index: Mapped[str] = mapped_column(identifier(64), index=True)
     # The ciphertext lets a key rotation re-index the event (NULL for events stored before 0005).
     rrn_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
+    key_id: Mapped[str | None] = mapped_column(identifier(8), default=key_id_default, index=True)
     rrn_masked: Mapped[str] = mapped_column(String(14))
     event_date: Mapped[date] = mapped_column(Date)
     received_by: Mapped[str] = mapped_column(String(200))

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, key_id_default, utcnow
+from .base import Base, identifier, key_id_default, utcnow
 
 RESIDENT_STATUSES = ("active", "deceased", "moved_out")
 
@@ -22,16 +22,16 @@ class Resident(Base):
     __tablename__ = "residents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rrn_index: Mapped[str] = mapped_column(String(64), unique=True)
+    rrn_index: Mapped[str] = mapped_column(identifier(64), unique=True)
     rrn_enc: Mapped[bytes] = mapped_column(LargeBinary)
     rrn_masked: Mapped[str] = mapped_column(String(14))
-    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
+    key_id: Mapped[str | None] = mapped_column(identifier(8), default=key_id_default, index=True)
     name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(1))
-    household_key: Mapped[str] = mapped_column(String(64), index=True)
+    household_key: Mapped[str] = mapped_column(identifier(64), index=True)
     relation: Mapped[str] = mapped_column(String(10))
-    dong_code: Mapped[str] = mapped_column(String(10), index=True)
+    dong_code: Mapped[str] = mapped_column(identifier(10), index=True)
     address: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(12))
     status_date: Mapped[date | None] = mapped_column(Date)
@@ -50,11 +50,11 @@ class Receipt(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rrn_index: Mapped[str] = mapped_column(String(64))
+    rrn_index: Mapped[str] = mapped_column(identifier(64))
     # The ciphertext lets a key rotation re-index the receipt (NULL for receipts stored before 0005).
     rrn_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
-    key_id: Mapped[str | None] = mapped_column(String(8), default=key_id_default, index=True)
-    category_code: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(identifier(8), default=key_id_default, index=True)
+    category_code: Mapped[str] = mapped_column(identifier(64))
     received_on: Mapped[date] = mapped_column(Date)
     provider: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(default=1)
