@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import clock, keys
@@ -447,7 +448,10 @@ def _merge_chunk(
         keys.person_indexes(session, cipher, digits)
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    inserted = connection.execute(text(_INSERT_NEW_SQL if expect_new else _INSERT_SQL).bindparams(now)).rowcount
+    if expect_new and postgres:
+        inserted = _insert_new_postgresql(session, now)
+    else:
+        inserted = connection.execute(text(_INSERT_NEW_SQL if expect_new else _INSERT_SQL).bindparams(now)).rowcount
     updated = 0
     if inserted < staged:  # some staged people were there already: update those whose fields changed
         updated = connection.execute(text(_UPDATE_SQL if postgres else _UPDATE_SQLITE).bindparams(now)).rowcount
@@ -455,6 +459,22 @@ def _merge_chunk(
         connection.exec_driver_sql(f"DELETE FROM temp.{_STAGE}")
     session.commit()
     return inserted, updated, staged - inserted - updated
+
+
+def _insert_new_postgresql(session: Session, now: Any) -> int:
+    """Insert a chunk expected to hold new people only (PostgreSQL): a plain ``INSERT`` first, in a
+    savepoint; if someone in it is there already (a repeat from an earlier chunk, another writer),
+    the savepoint is rolled back and the ``ON CONFLICT`` form inserts the others. ``ON CONFLICT``
+    makes every row a speculative insertion (the unique index probed before the heap write, the
+    insertion confirmed after): measured on 1,000,000 rows into the indexed table, 14.7 s
+    against 12.3 s for the plain insert."""
+    try:
+        with session.begin_nested():
+            return session.connection().execute(text(_INSERT_PLAIN_SQL).bindparams(now)).rowcount
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "23505":  # not a unique violation: a real error
+            raise
+    return session.connection().execute(text(_INSERT_NEW_SQL).bindparams(now)).rowcount
 
 
 _STAGE = "resident_stage"
@@ -488,13 +508,18 @@ _UPDATE_SQLITE = (
 _INSERT = (
     f"INSERT INTO residents ({', '.join(_INSERTED)}, updated_at) "
     f"SELECT {', '.join(f's.{c}' for c in _INSERTED)}, :now FROM {_STAGE} AS s "
-    "WHERE {where} ORDER BY s.line ON CONFLICT (rrn_index) DO NOTHING"
+    "WHERE {where} ORDER BY s.line"
 )
-_INSERT_SQL = _INSERT.format(where="NOT EXISTS (SELECT 1 FROM residents AS r WHERE r.rrn_index = s.rrn_index)")
+_SKIP_KNOWN = " ON CONFLICT (rrn_index) DO NOTHING"
+_INSERT_SQL = (
+    _INSERT.format(where="NOT EXISTS (SELECT 1 FROM residents AS r WHERE r.rrn_index = s.rrn_index)") + _SKIP_KNOWN
+)
 # A chunk of new people: the unique index's own check (ON CONFLICT) is the only lookup. Measured
 # per 50,000 rows on PostgreSQL: new people 0.81 → 0.64 s, known people 0.17 → 0.26 s; so this form
 # is used while the chunks are new people (WHERE true: SQLite's parser needs a WHERE before ON CONFLICT).
-_INSERT_NEW_SQL = _INSERT.format(where="true")
+# On PostgreSQL such a chunk is first tried without ON CONFLICT (:func:`_insert_new_postgresql`).
+_INSERT_PLAIN_SQL = _INSERT.format(where="true")
+_INSERT_NEW_SQL = _INSERT_PLAIN_SQL + _SKIP_KNOWN
 _DUPLICATE = "rrn: {line}행과 같은 주민등록번호입니다 (duplicate of line {line})"
 _BLOCK = 1000  # rows encrypted and handed to the staging table at a time
 

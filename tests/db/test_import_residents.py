@@ -285,6 +285,37 @@ def test_a_chunk_of_new_people_only_runs_no_update(app: Flask) -> None:
         assert s.scalar(select(Resident.address).where(Resident.name == mixed[0]["name"])) == mixed[0]["address"]
 
 
+@pytest.mark.usefixtures("district")
+def test_a_person_repeated_from_an_earlier_chunk_is_updated_not_doubled(app: Flask) -> None:
+    """A first load's chunk is inserted without ON CONFLICT on PostgreSQL; a person an earlier chunk
+    of the same file stored makes that insert fail: it is undone (savepoint) and the chunk goes in
+    with ON CONFLICT, the repeat updating the person."""
+    inserts: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO RESIDENTS"):
+            inserts.append("on conflict" if "ON CONFLICT" in statement else "plain")
+
+    rows = _people(20)
+    repeat = dict(rows[3], address="서울특별시 성동구 왕십리로 3")
+    rows.insert(12, repeat)  # chunks of 10, 10 and 1 rows: the second holds a person of the first
+    engine = get_db(app).engine
+    event.listen(engine, "before_cursor_execute", watch)
+    try:
+        result = _import(app, rows, batch_size=10)
+    finally:
+        event.remove(engine, "before_cursor_execute", watch)
+    assert (result.read, result.inserted, result.updated, result.unchanged, result.rejected) == (21, 20, 1, 0, 0)
+    if engine.dialect.name == "postgresql":  # plain, plain (refused, undone), ON CONFLICT, then known people
+        assert inserts == ["plain", "plain", "on conflict", "on conflict"]
+    else:
+        assert inserts == ["on conflict"] * 3
+    with get_db(app).session() as s:
+        stored = [(r.name, r.address) for r in s.scalars(select(Resident).order_by(Resident.id))]
+    assert [name for name, _ in stored] == [r["name"] for r in rows if r is not repeat], "file order, once each"
+    assert dict(stored)[repeat["name"]] == repeat["address"], "the later line of the file wins"
+
+
 def _result_counts(result: registry_import.ImportResult) -> tuple[int, int, int]:
     return result.inserted, result.updated, result.unchanged
 
