@@ -51,7 +51,7 @@ def identifier(length: int) -> String:
     with ``COLLATE "C"`` (migration 0006). Nobody reads these values in a linguistic order, and
     for ASCII text the order is the same. SQLite compares bytewise already (``BINARY``).
     """
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 def key_id_default(context: Any) -> str | None:
