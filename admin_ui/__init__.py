@@ -50,3 +50,9 @@ def init_app(app: Flask) -> None:
     )
     auth.login_manager.init_app(app)
     app.register_blueprint(bp)
+    # Flask-Login refreshes its remember-me cookie after every request of the app; only the
+    # admin UI logs anybody in, so only its answers need that (an API answer then neither reads
+    # the cookie session nor says "Vary: Cookie").
+    remember = auth.login_manager._update_remember_cookie
+    app.after_request_funcs[None].remove(remember)
+    app.after_request_funcs.setdefault(bp.name, []).append(remember)

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as _config
+from .application import SeonbyeolFlask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -18,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     is loaded and validated here, so a broken policy file stops start-up with its file, line
     and field (the CLI defers it to the commands that need it).
     """
-    app = Flask(__name__, instance_relative_config=True)
+    app = SeonbyeolFlask(__name__, instance_relative_config=True)
     settings: dict[str, Any] = dict(_config.DEFAULTS)
     settings.update(_config.from_environment())
     if config:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from . import access, clock, workdays
 from .config import MIN_AUDIT_RETENTION_DAYS
+from .db import connection
 from .errors import Invalid, NotFound
 from .models import ApiToken, AuditEntry, AuditReport, utcnow
 from .models.base import UTCDateTime
@@ -122,7 +123,7 @@ def record(
     ]
     check = principal.token_check
     unchecked = check if check is not None and not check.done else None
-    conn = session.connection()
+    conn = connection(session)
     unflushed = not wait_for_flush and conn.dialect.name == "postgresql"
     if (unchecked is not None or unflushed) and len(rows) == 1:
         params = rows[0] if unchecked is None else {**rows[0], "token_id": unchecked.token_id, "now": now}

@@ -6,6 +6,7 @@ import json
 import re
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -156,11 +157,34 @@ PER_STATEMENT = "seonbyeol_per_statement"
 """Execution option of :func:`read_only` ``per_statement``: no transaction block around the reads."""
 
 
+_CONNECTION = "seonbyeol.connection"
+
+
+def connection(session: Session) -> Connection:
+    """``session.connection()``, remembered for the session's current transaction.
+
+    A request on the evaluate path asks for its connection seven times (the transaction's
+    kind, the facts, the access record, ...), and the session resolves its bind and its
+    transaction's connection every time; the transaction's connection is the same Connection
+    until the transaction ends, and a new transaction is a new object, so the remembered one
+    is used only while the transaction it was taken in is still the session's. The transaction
+    is held weakly: it refers to the session, so a strong reference from ``session.info`` would
+    make every request's session garbage for the cycle collector (measured: 6 % more work)."""
+    transaction = session.get_transaction()
+    if transaction is not None:
+        known = session.info.get(_CONNECTION)
+        if known is not None and known[0]() is transaction:
+            return known[1]  # type: ignore[no-any-return]
+    conn = session.connection()
+    session.info[_CONNECTION] = (weakref.ref(session.get_transaction()), conn)  # type: ignore[arg-type]
+    return conn
+
+
 def is_read_only(session: Session) -> bool:
     """Whether the session's current transaction was begun by :func:`read_only`."""
     if not session.in_transaction():
         return False
-    return bool(session.connection().get_execution_options().get(READ_ONLY))
+    return bool(connection(session).get_execution_options().get(READ_ONLY))
 
 
 def read_only(session: Session, per_statement: bool = False) -> None:
@@ -207,7 +231,7 @@ def write_after_read(session: Session) -> None:
     if not is_read_only(session):
         begin_write(session)
         return
-    conn = session.connection()
+    conn = connection(session)
     per_statement = bool(conn.get_execution_options().get(PER_STATEMENT))
     if conn.dialect.name == "sqlite":
         if session.new or session.dirty or session.deleted:
@@ -244,9 +268,10 @@ def get_db(app: Flask | None = None) -> Database:
 
 def get_session() -> Session:
     """The request's (or app context's) session, created on first use."""
-    if "db_session" not in g:
-        g.db_session = get_db().sessionmaker()
-    return g.db_session  # type: ignore[no-any-return]
+    found = g.get("db_session")
+    if found is None:
+        found = g.db_session = get_db().sessionmaker()
+    return found  # type: ignore[no-any-return]
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -300,7 +325,7 @@ class Statement:
 
     def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
         """Execute in the session's transaction; all rows as tuples."""
-        conn = session.connection()
+        conn = connection(session)
         if self.lists:
             params = dict(params)
             for name in self.lists:
@@ -314,7 +339,7 @@ class Statement:
 
     def execute(self, session: Session, params: dict[str, Any]) -> int:
         """Execute a write in the session's transaction; the number of rows it touched."""
-        conn = session.connection()
+        conn = connection(session)
         return int(conn.exec_driver_sql(self._for(conn.dialect.name), params).rowcount)
 
 

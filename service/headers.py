@@ -53,25 +53,53 @@ def carries_personal_data(path: str, endpoint: str | None) -> bool:
     return False
 
 
-def _set_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    path = request.path
+_Plan = tuple[tuple[str, str, str, bool], ...]
+_PLANS: dict[tuple[str, bool, bool], _Plan] = {}
+
+
+def _plan(path: str, secure: bool, personal: bool) -> _Plan:
+    """The headers an answer to ``path`` gets: (name, its lower case, value, whether it replaces
+    one the view set); the same for every answer of a kind, so built once per kind."""
     if path.startswith("/admin"):
-        headers["Content-Security-Policy"] = ADMIN_CSP
-        headers.setdefault("Referrer-Policy", "same-origin")
+        kind = "admin"
+    elif path == "/api/v1/docs":
+        kind = "docs"
+    elif path.startswith("/api/"):
+        kind = "api"
     else:
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        if path == "/api/v1/docs":
-            headers["Content-Security-Policy"] = DOCS_CSP
-        elif path.startswith("/api/"):
-            headers.setdefault("Content-Security-Policy", API_CSP)
-    if request.is_secure:
-        headers["Strict-Transport-Security"] = HSTS
-    if carries_personal_data(path, request.endpoint):
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"  # HTTP/1.0 caches
+        kind = "other"
+    plan = _PLANS.get((kind, secure, personal))
+    if plan is None:
+        wanted: list[tuple[str, str, bool]] = [("X-Content-Type-Options", "nosniff", False),
+                                               ("X-Frame-Options", "DENY", False)]  # fmt: skip
+        if kind == "admin":
+            wanted += [("Content-Security-Policy", ADMIN_CSP, True), ("Referrer-Policy", "same-origin", False)]
+        else:
+            wanted.append(("Referrer-Policy", "no-referrer", False))
+            if kind == "docs":
+                wanted.append(("Content-Security-Policy", DOCS_CSP, True))
+            elif kind == "api":
+                wanted.append(("Content-Security-Policy", API_CSP, False))
+        if secure:
+            wanted.append(("Strict-Transport-Security", HSTS, True))
+        if personal:
+            wanted += [("Cache-Control", "no-store", True), ("Pragma", "no-cache", True)]  # Pragma: HTTP/1.0 caches
+        plan = _PLANS[(kind, secure, personal)] = tuple((n, n.lower(), v, r) for n, v, r in wanted)
+    return plan
+
+
+def _set_headers(response: Response) -> Response:
+    """Add the plan's headers in one pass over those the view set (a header the view set is
+    kept unless the plan replaces it)."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    path = req.path
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    for name, lower, value, replaces in _plan(path, req.is_secure, carries_personal_data(path, req.endpoint)):
+        if lower not in present:
+            headers.add(name, value)
+        elif replaces:
+            headers.set(name, value)
     return response
 
 

@@ -35,6 +35,8 @@ _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # fits audi
 _RRN_LIKE = re.compile(r"(?<!\d)\d{6}-?\d{7}(?!\d)")
 _TOKEN_LIKE = re.compile(r"sb_[A-Za-z0-9_-]{8,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+_ANY_SECRET_LIKE = re.compile(rf"{_RRN_LIKE.pattern}|{_TOKEN_LIKE.pattern}|(?i:bearer\s+)\S+")
+"""Matches where any of the three above would: the gate of :func:`redact`."""
 _QUIET_LOGGERS = ("sqlalchemy", "sqlalchemy.engine", "sqlalchemy.pool", "sqlalchemy.orm")
 _EXTRA_FIELDS = (
     "event", "method", "path", "status", "bytes", "duration_ms", "remote", "user_agent",
@@ -68,8 +70,9 @@ def accepted_request_id(value: str | None) -> str | None:
 
 
 def _assign_request_id() -> None:
-    g.request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
-    request.environ["seonbyeol.request_id"] = g.request_id
+    environ = request.environ  # the header read from the environ: a missing one raises nothing
+    rid = accepted_request_id(environ.get("HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_"))) or uuid.uuid4().hex
+    g.request_id = environ["seonbyeol.request_id"] = rid
 
 
 def _return_request_id(response: Response) -> Response:
@@ -83,7 +86,12 @@ def _return_request_id(response: Response) -> Response:
 
 
 def redact(text: str) -> str:
-    """Mask anything shaped like an RRN or a bearer token (a last defence, not the first)."""
+    """Mask anything shaped like an RRN or a bearer token (a last defence, not the first).
+
+    One search for any of the three shapes first: most values (a method, a path, a role) hold
+    none, and then the text is returned as it is (an access line has a dozen values)."""
+    if _ANY_SECRET_LIKE.search(text) is None:
+        return text
     text = _RRN_LIKE.sub("[redacted-rrn]", text)
     text = _TOKEN_LIKE.sub("[redacted-token]", text)
     return _BEARER.sub(r"\1[redacted]", text)
@@ -187,13 +195,11 @@ class GunicornLogger(GunicornBaseLogger):  # type: ignore[misc]
         if not self.access_log_enabled:
             return
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
-        headers = dict((k.lower(), v) for k, v in (resp.headers.items() if hasattr(resp.headers, "items")
-                                                   else resp.headers))  # fmt: skip
         actor = environ.get("seonbyeol.actor") or {}
         duration = request_time.seconds * 1000 + request_time.microseconds / 1000
         extra = {
             "event": "access",
-            "request_id": environ.get("seonbyeol.request_id") or headers.get(REQUEST_ID_HEADER.lower()),
+            "request_id": environ.get("seonbyeol.request_id") or _answered_request_id(resp),
             "remote": environ.get("REMOTE_ADDR"),
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),  # without the query string: it may carry an RRN
@@ -208,6 +214,12 @@ class GunicornLogger(GunicornBaseLogger):  # type: ignore[misc]
             self.access_log.info("%s %s %s", extra["method"], extra["path"], extra["status"], extra=extra)
         except Exception:  # noqa: BLE001 - a log line must never fail a request
             self.error("access log line failed: " + traceback.format_exc().splitlines()[-1])
+
+
+def _answered_request_id(resp: Any) -> str | None:
+    """The ``X-Request-ID`` of an answer the application did not see (gunicorn's own errors)."""
+    headers = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
+    return next((v for k, v in headers if k.lower() == REQUEST_ID_HEADER.lower()), None)
 
 
 def gunicorn_options() -> dict[str, Any]:

@@ -59,8 +59,10 @@ DATABASE_DOWN_ERRORS: tuple[type[Exception], ...] = (
 
 
 def wants_english() -> bool:
-    best = request.accept_languages.best_match(["ko", "en"], default="ko") if request else "ko"
-    return best == "en"
+    """Whether the caller prefers English to Korean (``Accept-Language``; Korean without one)."""
+    if not request or not request.environ.get("HTTP_ACCEPT_LANGUAGE"):
+        return False
+    return bool(request.accept_languages.best_match(["ko", "en"], default="ko") == "en")
 
 
 class Problem(Exception):

@@ -53,6 +53,33 @@ def test_every_api_answer_is_not_stored(api: Api, program: dict[str, Any]) -> No
         assert "Strict-Transport-Security" not in answer.headers  # plain HTTP
 
 
+def test_a_header_the_view_set_is_kept_unless_it_must_be_replaced(app: Flask) -> None:
+    """The headers are added in one pass over the view's: its own X-Frame-Options and CSP stay
+    (a default only), its Cache-Control does not (personal data is never stored)."""
+
+    @app.get("/api/v1/_probe")
+    def probe() -> Any:
+        return "", 200, {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "public, max-age=60",
+                         "Content-Security-Policy": "default-src 'none'", "X-Own": "kept"}  # fmt: skip
+
+    response = app.test_client().get("/api/v1/_probe")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers.getlist("Cache-Control") == ["no-store"] and response.headers["Pragma"] == "no-cache"
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert response.headers["X-Own"] == "kept" and response.headers["X-Content-Type-Options"] == "nosniff"
+    secure = app.test_client().get("/api/v1/_probe", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_api_answers_neither_read_nor_set_the_cookie_session(api: Api, program: dict[str, Any]) -> None:
+    """Only the admin UI has a login session: an API answer sets no cookie and does not vary by one."""
+    answer = api.call("POST", "/api/v1/evaluate", "haengdang", {"program": "kimchi-2026",
+                      "nominee": {"rrn": "900101-1234567", "name": "없는 사람"}})  # fmt: skip
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    assert "cookie" not in answer.headers.get("Vary", "").lower()
+
+
 def test_the_openapi_document_and_docs_may_be_cached(api: Api) -> None:
     for path in ("/api/v1/openapi.json", "/api/v1/docs"):
         response = api.client.get(path)

@@ -248,6 +248,32 @@ def test_redaction_is_a_last_defence() -> None:
     assert accepted_request_id("abc") == "abc" and accepted_request_id("4503122345678") is None
 
 
+def _redact_in_full(text: str) -> str:
+    """redact() without its gate: the three substitutions on every text."""
+    from service.logging_setup import _BEARER, _RRN_LIKE, _TOKEN_LIKE
+
+    text = _RRN_LIKE.sub("[redacted-rrn]", text)
+    text = _TOKEN_LIKE.sub("[redacted-token]", text)
+    return _BEARER.sub(r"\1[redacted]", text)
+
+
+def test_redaction_gate_changes_no_answer() -> None:
+    """redact() returns a text untouched when one search finds none of the shapes: on texts
+    built from the pieces of those shapes, it answers exactly what the three substitutions do."""
+    import random
+
+    pieces = ["9", "0101", "-", "1234567", "12", "sb_", "abcDEF12", "_-x", "Bearer", "bearer", "BEARER", " ",
+              "\t", "\n", "a", "/api/v1/", "451231-2345678", "x9"]  # fmt: skip
+    rng = random.Random(20261204)
+    changed = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        expected = _redact_in_full(text)
+        assert redact(text) == expected, text
+        changed += expected != text
+    assert 500 < changed < 4500  # both kinds of text were met
+
+
 class _Resp:
     status = "200 OK"
     sent = 1234
