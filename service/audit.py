@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from . import access, clock, workdays
 from .config import MIN_AUDIT_RETENTION_DAYS
-from .db import connection
+from .db import connection, on_driver
 from .errors import Invalid, NotFound
 from .models import ApiToken, AuditEntry, AuditReport, utcnow
 from .models.base import UTCDateTime
@@ -74,6 +74,27 @@ def _one_entry_insert(guarded: bool, unflushed: bool) -> Any:
 
 
 _ONE_ENTRY_INSERTS = {(g, u): _one_entry_insert(g, u) for g in (False, True) for u in (False, True)}
+_ONE_ENTRY_COMPILED: dict[tuple[str, bool, bool], tuple[str, list[str] | None, dict[str, Any]]] = {}
+
+
+def _one_entry_on_driver(dialect: Any, guarded: bool, unflushed: bool) -> tuple[str, list[str] | None, dict[str, Any]]:
+    """One entry's INSERT compiled for ``dialect`` once, to run on the driver (:func:`db.on_driver`:
+    an evaluate's access record without an execution context and result object of its own): its
+    SQL, the positional parameter names (None: named), and each parameter's bind processor (None:
+    the driver takes the value as it is), which convert the values as SQLAlchemy's execution
+    would (the aware UTC time, the JSON detail)."""
+    key = (dialect.name, guarded, unflushed)
+    found = _ONE_ENTRY_COMPILED.get(key)
+    if found is None:
+        compiled = _ONE_ENTRY_INSERTS[guarded, unflushed].compile(dialect=dialect)
+        names = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+        convert = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
+        found = _ONE_ENTRY_COMPILED[key] = (compiled.string, names, convert)
+    return found
+
+
+def _first_row(cursor: Any) -> Any:
+    return cursor.fetchone()
 
 
 def _refuse_unchecked(principal: Principal) -> None:
@@ -127,8 +148,10 @@ def record(
     unflushed = not wait_for_flush and conn.dialect.name == "postgresql"
     if (unchecked is not None or unflushed) and len(rows) == 1:
         params = rows[0] if unchecked is None else {**rows[0], "token_id": unchecked.token_id, "now": now}
-        written = conn.execute(_ONE_ENTRY_INSERTS[unchecked is not None, unflushed], params)
-        if written.first() is None:  # only a guarded insert writes nothing: the token is no longer valid
+        sql, names, convert = _one_entry_on_driver(conn.dialect, unchecked is not None, unflushed)
+        values = {name: process(params[name]) if process else params[name] for name, process in convert.items()}
+        written = on_driver(conn, sql, [values[n] for n in names] if names else values, _first_row)
+        if written is None:  # only a guarded insert writes nothing: the token is no longer valid
             raise TokenRejected("unknown")
         if unchecked is not None:
             unchecked.done = True

@@ -7,15 +7,17 @@ import re
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+_T = TypeVar("_T")
 
 
 def make_engine(url: str) -> Engine:
@@ -176,7 +178,7 @@ def connection(session: Session) -> Connection:
         if known is not None and known[0]() is transaction:
             return known[1]  # type: ignore[no-any-return]
     conn = session.connection()
-    session.info[_CONNECTION] = (weakref.ref(session.get_transaction()), conn)  # type: ignore[arg-type]
+    session.info[_CONNECTION] = (weakref.ref(session.get_transaction()), conn)
     return conn
 
 
@@ -295,10 +297,11 @@ _LIST_SQL = {
 
 
 class Statement:
-    """A hand-written SQL statement (``:name`` parameters) for a hot path, run with
-    ``exec_driver_sql``: no SQL expression to build, no compiled-cache key to compute, no ORM
-    result; events (the read-only guard) and error wrapping stay. Rows are plain tuples with
-    the driver's types (SQLite gives dates as ISO strings: :func:`as_date`).
+    """A hand-written SQL statement (``:name`` parameters) for a hot path, run on the driver's
+    cursor in the session's transaction (:func:`on_driver`): no SQL expression to build, no
+    compiled-cache key to compute, no result object; the statement events (the read-only guard)
+    and SQLAlchemy's error handling stay. Rows are plain tuples with the driver's types (SQLite
+    gives dates as ISO strings: :func:`as_date`).
 
     ``{text_list:name}`` / ``{int_list:name}`` stand for a subquery over a list parameter, sent
     as one JSON array (SQLite ``json_each``, PostgreSQL ``json_array_elements_text``): ``x IN
@@ -331,16 +334,53 @@ class Statement:
             for name in self.lists:
                 values = list(params[name])
                 params[name] = json.dumps(values)
-        result = conn.exec_driver_sql(self._for(conn.dialect.name), params)
-        try:  # the driver's own tuples: no SQLAlchemy Row per row (200,000 in a whole-program re-screening)
-            return result.cursor.fetchall() if result.returns_rows else []
-        finally:
-            result.close()
+        # the driver's own tuples: no SQLAlchemy Row per row (200,000 in a whole-program re-screening)
+        return on_driver(conn, self._for(conn.dialect.name), params, _fetch_all)
 
     def execute(self, session: Session, params: dict[str, Any]) -> int:
         """Execute a write in the session's transaction; the number of rows it touched."""
         conn = connection(session)
-        return int(conn.exec_driver_sql(self._for(conn.dialect.name), params).rowcount)
+        return on_driver(conn, self._for(conn.dialect.name), params, _row_count)
+
+
+def _fetch_all(cursor: Any) -> list[Any]:
+    return cursor.fetchall() if cursor.description is not None else []
+
+
+def _row_count(cursor: Any) -> int:
+    return int(cursor.rowcount)
+
+
+def on_driver(conn: Connection, sql: str, params: Any, take: Callable[[Any], _T]) -> _T:
+    """Run ``sql`` (the driver's own SQL and parameters) on a cursor of ``conn``'s driver
+    connection, in its transaction, and return ``take(cursor)``: what ``exec_driver_sql`` does,
+    less the execution context and the result object it builds around every statement,
+    including the result's column metadata, built anew from the cursor's description each
+    time (measured: 6 % of an evaluate request's instructions for its facts statement alone).
+
+    What stays the same: the connection's ``before_cursor_execute`` and ``after_cursor_execute``
+    listeners see the statement (the read-only guard, the tests' statement watchers), with no
+    execution context (``None``); a driver error goes through SQLAlchemy's own handling of it
+    (its exception class, hidden parameters, a disconnect invalidating the pool). ``conn`` must
+    be in a transaction already (a session's connection is: :func:`connection`), as nothing here
+    begins one."""
+    dispatch = conn.dispatch
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursor = dbapi.cursor()
+    try:
+        for listener in dispatch.before_cursor_execute:
+            sql, params = listener(conn, cursor, sql, params, None, False)
+        cursor.execute(sql, params)
+        for listener in dispatch.after_cursor_execute:
+            listener(conn, cursor, sql, params, None, False)
+        return take(cursor)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # SQLAlchemy's handling of a driver error (pinned version; tests/db/test_on_driver.py)
+        conn._handle_dbapi_exception(exc, sql, params, cursor, None)
+        raise  # not reached: it raises the wrapped exception
+    finally:
+        cursor.close()
 
 
 COPY_FROM = 64

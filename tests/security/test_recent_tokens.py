@@ -145,3 +145,24 @@ def test_a_revoked_recent_token_of_a_role_that_may_not_evaluate_gets_401_not_403
     problem(_evaluate(api, token), 403)
     _revoke_elsewhere(app, token)
     assert "폐기" in problem(_evaluate(api, token), 401)["detail"]
+
+
+def test_the_checked_access_record_stores_what_the_plain_one_does(
+    app: Flask, api: Api, program: dict[str, Any], runner: FlaskCliRunner
+) -> None:
+    """The first evaluate looks the token up and records its access by the plain INSERT; the
+    second, within the minute, by the INSERT that checks the token, run on the driver with its
+    values converted by their column types: both rows read back alike (time, JSON, ids)."""
+    token = _create(runner)
+    for rid in ("rid-plain", "rid-checked"):
+        answer = api.client.post("/api/v1/evaluate", json=BODY,
+                                 headers={"Authorization": f"Bearer {token}", "X-Request-ID": rid})  # fmt: skip
+        assert answer.status_code == 200
+    with get_db(app).session() as s:
+        plain, checked = s.scalars(select(AuditEntry).where(AuditEntry.action == "evaluate").order_by(AuditEntry.id))
+        columns = [c.key for c in AuditEntry.__table__.columns if c.key not in ("id", "request_id")]
+        assert {c: getattr(checked, c) for c in columns} == {c: getattr(plain, c) for c in columns}
+        assert (plain.request_id, checked.request_id) == ("rid-plain", "rid-checked")
+        assert checked.at == NOW and checked.at.tzinfo is not None
+        assert checked.detail == {"outcome": answer.get_json()["verdict"]["outcome"]}
+        assert checked.target == "program:kimchi-2026" and len(checked.subject_index or "") == 64
