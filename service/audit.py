@@ -74,22 +74,21 @@ def _one_entry_insert(guarded: bool, unflushed: bool) -> Any:
 
 
 _ONE_ENTRY_INSERTS = {(g, u): _one_entry_insert(g, u) for g in (False, True) for u in (False, True)}
-_ONE_ENTRY_COMPILED: dict[tuple[str, bool, bool], tuple[str, list[str] | None, dict[str, Any]]] = {}
+_Compiled = tuple[str, list[str] | None, dict[str, Any]]
+_COMPILED: dict[tuple[Any, str], _Compiled] = {}
 
 
-def _one_entry_on_driver(dialect: Any, guarded: bool, unflushed: bool) -> tuple[str, list[str] | None, dict[str, Any]]:
-    """One entry's INSERT compiled for ``dialect`` once, to run on the driver (:func:`db.on_driver`:
-    an evaluate's access record without an execution context and result object of its own): its
-    SQL, the positional parameter names (None: named), and each parameter's bind processor (None:
-    the driver takes the value as it is), which convert the values as SQLAlchemy's execution
-    would (the aware UTC time, the JSON detail)."""
-    key = (dialect.name, guarded, unflushed)
-    found = _ONE_ENTRY_COMPILED.get(key)
+def _for_driver(key: Any, statement: Any, dialect: Any) -> _Compiled:
+    """``statement`` compiled for ``dialect`` once (cached under ``key``), to run on the driver
+    (:func:`db.on_driver`, ``exec_driver_sql``): its SQL, the positional parameter names (None:
+    named), and each parameter's bind processor (None: the driver takes the value as it is), which
+    convert the values as SQLAlchemy's execution would (the aware UTC time, the JSON detail)."""
+    found = _COMPILED.get((key, dialect.name))
     if found is None:
-        compiled = _ONE_ENTRY_INSERTS[guarded, unflushed].compile(dialect=dialect)
+        compiled = statement.compile(dialect=dialect)
         names = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
         convert = {name: bind.type._cached_bind_processor(dialect) for name, bind in compiled.binds.items()}
-        found = _ONE_ENTRY_COMPILED[key] = (compiled.string, names, convert)
+        found = _COMPILED[(key, dialect.name)] = (compiled.string, names, convert)
     return found
 
 
@@ -148,7 +147,8 @@ def record(
     unflushed = not wait_for_flush and conn.dialect.name == "postgresql"
     if (unchecked is not None or unflushed) and len(rows) == 1:
         params = rows[0] if unchecked is None else {**rows[0], "token_id": unchecked.token_id, "now": now}
-        sql, names, convert = _one_entry_on_driver(conn.dialect, unchecked is not None, unflushed)
+        one = (unchecked is not None, unflushed)
+        sql, names, convert = _for_driver(one, _ONE_ENTRY_INSERTS[one], conn.dialect)
         values = {name: process(params[name]) if process else params[name] for name, process in convert.items()}
         written = on_driver(conn, sql, [values[n] for n in names] if names else values, _first_row)
         if written is None:  # only a guarded insert writes nothing: the token is no longer valid
@@ -176,7 +176,7 @@ def record_bulk(
     from .logging_setup import current_request_id
 
     conn = session.connection()
-    sql, names, convert = _bulk_insert(conn.dialect)
+    sql, names, convert = _for_driver("bulk", _BULK_INSERT, conn.dialect)
     shared = {
         "at": utcnow(),
         "actor": principal.actor,
@@ -204,20 +204,7 @@ def record_bulk(
         conn.exec_driver_sql(sql, rows)
 
 
-_BULK_INSERTS: dict[str, tuple[str, list[str] | None, dict[str, Any]]] = {}
-
-
-def _bulk_insert(dialect: Any) -> tuple[str, list[str] | None, dict[str, Any]]:
-    """The audit insert compiled for ``dialect`` (its SQL, the positional parameter names or None
-    for named ones) and each column's bind processor (None: the driver takes the value as is)."""
-    found = _BULK_INSERTS.get(dialect.name)
-    if found is None:
-        statement = _AUDIT_TABLE.insert().values({name: bindparam(name) for name in _AUDIT_COLUMNS})
-        compiled = statement.compile(dialect=dialect)
-        names = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        convert = {name: _AUDIT_TABLE.c[name].type._cached_bind_processor(dialect) for name in _AUDIT_COLUMNS}
-        found = _BULK_INSERTS[dialect.name] = (compiled.string, names, convert)
-    return found
+_BULK_INSERT = _AUDIT_TABLE.insert().values({name: bindparam(name) for name in _AUDIT_COLUMNS})
 
 
 _SEP = "\x1f"  # the unit separator: never in a blind index or a masked RRN

@@ -36,12 +36,11 @@ sys.path.insert(0, str(BENCH_DIR))
 import bench_api  # noqa: E402  (tests/bench, beside this script)
 
 
-def requests(tree: str, conf_path: str, count: int) -> None:
-    """In this process: 50 warm-up evaluate requests, then ``count`` more (what callgrind counts)."""
+def requests(conf_path: str, count: int) -> None:
+    """In this process: 50 warm-up evaluate requests, then ``count`` more (what callgrind counts);
+    ``service`` comes from the tree :func:`counted` puts first on ``PYTHONPATH``."""
     import logging
 
-    sys.path.insert(0, str(Path(tree) / "tests" / "bench"))
-    sys.path.insert(0, tree)
     from werkzeug.test import EnvironBuilder
 
     from service import create_app
@@ -76,7 +75,7 @@ def counted(tree: str, conf: dict[str, str], count: int, tmp: Path) -> int:
     run_conf = {**conf, "url": f"sqlite:///{run / 'demo.db'}", "instance": str(run)}
     (run / "conf.json").write_text(json.dumps(run_conf))
     code = f"import sys; sys.path.insert(0, {str(BENCH_DIR)!r}); import bench_instructions as b; " \
-           f"b.requests({tree!r}, {str(run / 'conf.json')!r}, {count})"  # fmt: skip
+           f"b.requests({str(run / 'conf.json')!r}, {count})"  # fmt: skip
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": tree}
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
                           code], env=env, capture_output=True, text=True, check=True)  # fmt: skip
